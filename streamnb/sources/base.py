@@ -1,0 +1,262 @@
+"""``EventSource``: the base of every streamnb source.
+
+A source hands out *items* (a record ``dict`` or a ``DataFrame`` batch) in arrival order.
+It can be driven three ways, all emitting the same items in the same order:
+
+* ``run()`` — synchronously to the end (finite sources), then the final watermark (+inf);
+* ``step()`` — one emission at a time (a notebook "next" button, tests);
+* ``start()`` — live on an event loop: the kernel's own loop in Jupyter, so plots and widgets
+  update on the kernel's IOLoop thread; paced by the source's ``clock`` and ``speed``.
+
+An exception raised downstream while an item is handled is caught here, counted, and sent to
+``dead_letters`` with the item: a bad event never stops a source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import weakref
+from typing import Any
+
+import pandas as pd
+from streamz import Source
+from tornado.ioloop import IOLoop
+
+from streamnb.operators.base import DeadLetters, propagate_watermark
+from streamnb.state.clock import Clock, SystemClock
+from streamnb.state.timeparse import column_to_seconds, to_seconds
+
+__all__ = ["EventSource", "all_sources", "kernel_loop", "stop_all"]
+
+_SOURCES: weakref.WeakSet[EventSource] = weakref.WeakSet()
+
+
+def kernel_loop() -> IOLoop | None:
+    """The IOLoop of the asyncio loop running in this thread (a Jupyter kernel's), if any."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return IOLoop.current()
+
+
+def all_sources() -> list[EventSource]:
+    """Every streamnb source alive in this process."""
+    return list(_SOURCES)
+
+
+def stop_all() -> int:
+    """Stop every running streamnb source; returns how many were running.
+
+    >>> import streamnb as sn
+    >>> src = sn.market(seed=0)
+    >>> sn.stop_all() >= 0
+    True
+    """
+    running = [s for s in _SOURCES if not s.stopped]
+    for s in running:
+        s.stop()
+    return len(running)
+
+
+class EventSource(Source):
+    """Base class: subclasses implement ``_next_item()`` and, for pacing, ``_item_time()``.
+
+    Parameters
+    ----------
+    time
+        Name of the event-time column (validated here: rows whose time is missing or cannot
+        be read go to ``dead_letters``); ``None`` for no event time.
+    clock
+        Processing time for pacing (``SystemClock`` by default; ``ManualClock`` in tests).
+    speed
+        ``None``: as fast as possible when live; a number paces by event time, ``speed``
+        times faster than real time.
+    interval
+        Seconds between two live ticks.
+    """
+
+    def __init__(
+        self,
+        time: str | None = None,
+        clock: Clock | None = None,
+        speed: float | None = None,
+        interval: float = 0.05,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        loop = kwargs.pop("loop", None) or kernel_loop()
+        if loop is not None:
+            kwargs["loop"] = loop
+        super().__init__(stream_name=name, **kwargs)
+        self.time = time
+        self.clock = clock or SystemClock()
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be positive or None, got {speed!r}")
+        self.speed = speed
+        self.interval = float(interval)
+        self.paused = False
+        self.exhausted = False
+        self.finished = False
+        self.dead_letters = DeadLetters(owner=name or type(self).__name__.lower())
+        self.counters: dict[str, int] = {"emitted": 0, "events": 0, "errors": 0,
+                                         "dead_letters": 0}
+        self._position = 0  # events handed out or dead-lettered so far
+        self._pace_origin: float | None = None  # event time that matches feed time 0
+        self._feed_elapsed = 0.0  # processing time the source has been running, x speed
+        self._task: asyncio.Future | None = None
+        _SOURCES.add(self)
+
+    # ------------------------------------------------------------ subclass API
+    def _next_item(self) -> Any:
+        """The next item to emit, or ``None`` when the source is exhausted."""
+        raise NotImplementedError
+
+    def _peek_time(self) -> float | None:
+        """Event time (seconds) of the next item, for pacing; ``None`` if unknown."""
+        return None
+
+    # ----------------------------------------------------------------- driving
+    def step(self) -> Any:
+        """Emit exactly one item (a record or a batch) and return it; ``None`` at the end."""
+        item = self._next_item()
+        if item is None:
+            self._finish()
+            return None
+        self._send(item)
+        return item
+
+    def run(self) -> EventSource:
+        """Run a finite source to its end, synchronously, then send the final watermark."""
+        if not self.finite:
+            raise ValueError(f"{self!r} never ends; give it n=... or use start()/step()")
+        while (item := self._next_item()) is not None:
+            self._send(item)
+        self._finish()
+        return self
+
+    @property
+    def finite(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        """Run live on the event loop (the kernel's in Jupyter) until stopped or exhausted."""
+        if not self.stopped or self.finished:
+            return
+        self.stopped = False
+        self.started = True
+        self.paused = False
+        self.loop.add_callback(self._live)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.stopped:
+            self.start()
+        self.paused = False
+
+    async def _live(self) -> None:
+        last = self.clock.now()
+        while not self.stopped and not self.finished:
+            now = self.clock.now()
+            if not self.paused:
+                self._feed_elapsed += (now - last) * (self.speed or 1.0)
+                self._emit_due()
+            last = now
+            await asyncio.sleep(self.interval)
+        self.stopped = True
+
+    def _emit_due(self) -> None:
+        """One live tick: emit what is due (everything for ``speed=None``, within a budget)."""
+        deadline = self.clock.now() + self.interval if not self.clock.manual else None
+        while True:
+            if self.speed is not None:
+                t = self._peek_time()
+                if t is not None:
+                    if self._pace_origin is None:
+                        self._pace_origin = t - self._feed_elapsed
+                    if t - self._pace_origin > self._feed_elapsed:
+                        return
+            item = self._next_item()
+            if item is None:
+                self._finish()
+                return
+            self._send(item)
+            if deadline is not None and self.speed is None and self.clock.now() > deadline:
+                return
+
+    # ---------------------------------------------------------------- emitting
+    def _send(self, item: Any) -> None:
+        n = len(item) if isinstance(item, pd.DataFrame) else 1
+        position = self._position
+        self._position += n
+        self.counters["emitted"] += 1
+        self.counters["events"] += n
+        try:
+            self._emit(item)
+        except Exception as exc:  # a bad event never stops the source
+            self.counters["errors"] += 1
+            self.counters["dead_letters"] += 1
+            self.dead_letters.put(item, f"{type(exc).__name__} downstream: {exc}", position,
+                                  error=exc)
+
+    def _dead(self, record: Any, reason: str) -> None:
+        self.counters["dead_letters"] += 1
+        self.dead_letters.put(record, reason, self._position)
+        self._position += 1
+
+    def _finish(self) -> None:
+        if not self.finished:
+            self.exhausted = self.finished = True
+            propagate_watermark(self, math.inf)
+
+    # ------------------------------------------------------------ time checks
+    def _check_record(self, rec: Any) -> bool:
+        """True if ``rec`` has a usable event time; dead-letters it otherwise."""
+        if not isinstance(rec, dict):
+            self._dead(rec, f"expected a record (dict), got {type(rec).__name__}")
+            return False
+        if self.time is None:
+            return True
+        if self.time not in rec:
+            self._dead(rec, f"field {self.time!r} missing; fields are {list(rec)}")
+            return False
+        try:
+            to_seconds(rec[self.time])
+        except ValueError:
+            self._dead(rec, f"unreadable event time {rec[self.time]!r} in field {self.time!r}")
+            return False
+        return True
+
+    def _check_batch(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``df`` with a usable event time; dead-letters the others."""
+        if self.time is None or not len(df):
+            return df
+        if self.time not in df.columns:
+            for rec in df.to_dict("records"):
+                self._dead(rec, f"column {self.time!r} missing; columns are {list(df.columns)}")
+            return df.iloc[0:0]
+        seconds, _ = column_to_seconds(df[self.time])
+        bad = pd.isna(seconds)
+        if not bad.any():
+            return df
+        # a bad row's position is its place in the source's input
+        base = self._position
+        for i in bad.nonzero()[0]:
+            raw = df[self.time].iloc[i]
+            reason = (f"missing event time in column {self.time!r}" if pd.isna(raw)
+                      else f"unreadable event time {raw!r} in column {self.time!r}")
+            self.counters["dead_letters"] += 1
+            self.dead_letters.put(df.iloc[i].to_dict(), reason, base + int(i))
+        self._position += int(bad.sum())
+        return df[~bad]
+
+    def __repr__(self) -> str:
+        state = ("finished" if self.finished else "paused" if self.paused
+                 else "stopped" if self.stopped else "running")
+        return f"<{type(self).__name__} {state} time={self.time!r} counters={self.counters}>"

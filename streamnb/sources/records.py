@@ -1,0 +1,127 @@
+"""``sn.from_records``: a finite source over a list of dicts or a DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from streamz import Stream
+
+from streamnb.sources.base import EventSource
+from streamnb.state.clock import Clock
+from streamnb.state.timeparse import column_to_seconds, to_seconds
+
+__all__ = ["FromRecords", "from_records"]
+
+
+class FromRecords(EventSource):
+    """Emit records (``batch=None``) or DataFrames of ``batch`` rows from in-memory data.
+
+    Examples
+    --------
+    >>> import streamnb as sn
+    >>> src = sn.from_records([{"ts": 1, "v": 1}, {"ts": "oops", "v": 2}, {"ts": 3, "v": 3}],
+    ...                       time="ts")
+    >>> seen = src.sink_to_list()
+    >>> _ = src.run()
+    >>> seen
+    [{'ts': 1, 'v': 1}, {'ts': 3, 'v': 3}]
+    >>> src.dead_letters.recent[0]["reason"], src.dead_letters.recent[0]["position"]
+    ("unreadable event time 'oops' in field 'ts'", 1)
+    >>> batches = sn.from_records(pd.DataFrame({"ts": [1, 2, 3]}), time="ts", batch=2)
+    >>> frames = batches.sink_to_list()
+    >>> _ = batches.run()
+    >>> [len(b) for b in frames]
+    [2, 1]
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame | Iterable[Mapping[str, Any]],
+        time: str | None = None,
+        batch: int | None = None,
+        clock: Clock | None = None,
+        speed: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(time=time, clock=clock, speed=speed, **kwargs)
+        if batch is not None and (not isinstance(batch, int) or batch < 1):
+            raise ValueError(f"batch must be a positive int or None, got {batch!r}")
+        self.batch = batch
+        if isinstance(data, pd.DataFrame):
+            self._frame: pd.DataFrame | None = data.reset_index(drop=True)
+            self._records: list[Any] | None = None
+            self._n = len(data)
+        else:
+            self._frame = None
+            self._records = list(data)
+            self._n = len(self._records)
+        self._i = 0
+        self._times: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _next_item(self) -> Any:
+        while self._i < self._n:
+            item = self._take()
+            if item is not None:
+                return item
+        return None
+
+    def _take(self) -> Any:
+        i = self._i
+        if self.batch is None:
+            self._i = i + 1
+            if self._frame is not None:
+                rec = self._frame.iloc[i].to_dict()
+            else:
+                rec = self._records[i]
+            return rec if self._check_record(rec) else None
+        j = min(i + self.batch, self._n)
+        self._i = j
+        if self._frame is not None:
+            df = self._frame.iloc[i:j]
+        else:
+            chunk = self._records[i:j]
+            bad = [r for r in chunk if not isinstance(r, dict)]
+            if bad:
+                for r in bad:
+                    self._dead(r, f"expected a record (dict), got {type(r).__name__}")
+                chunk = [r for r in chunk if isinstance(r, dict)]
+            df = pd.DataFrame.from_records(chunk) if chunk else pd.DataFrame()
+        df = self._check_batch(df)
+        return df if len(df) else None
+
+    def _peek_time(self) -> float | None:
+        if self.time is None or self._i >= self._n:
+            return None
+        if self._frame is not None:
+            if self._times is None:
+                self._times = column_to_seconds(self._frame[self.time])[0]
+            t = self._times[self._i]
+            return None if np.isnan(t) else float(t)
+        rec = self._records[self._i]
+        try:
+            return to_seconds(rec[self.time])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def remaining(self) -> int:
+        return self._n - self._i
+
+
+@Stream.register_api(staticmethod)
+def from_records(
+    data: pd.DataFrame | Iterable[Mapping[str, Any]],
+    time: str | None = None,
+    batch: int | None = None,
+    clock: Clock | None = None,
+    speed: float | None = None,
+    **kwargs: Any,
+) -> FromRecords:
+    """A finite source over records or a DataFrame; see :class:`FromRecords`."""
+    return FromRecords(data, time=time, batch=batch, clock=clock, speed=speed, **kwargs)
