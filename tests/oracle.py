@@ -21,13 +21,20 @@ def tumbling_oracle(events, size, delay=0.0, lateness=0.0, final=True):
     def pane(k, start, kind):
         st = windows[(k, start)]
         vals = st["vals"]
-        panes.append({
-            "key": k, "window_start": start, "window_end": start + size, "count": len(vals),
-            "v_sum": sum(vals), "v_min": min(vals), "v_max": max(vals),
-            "v_mean": sum(vals) / len(vals),
-            "v_var": statistics.variance(vals) if len(vals) > 1 else math.nan,
-            "pane": kind,
-        })
+        panes.append(
+            {
+                "key": k,
+                "window_start": start,
+                "window_end": start + size,
+                "count": len(vals),
+                "v_sum": sum(vals),
+                "v_min": min(vals),
+                "v_max": max(vals),
+                "v_mean": sum(vals) / len(vals),
+                "v_var": statistics.variance(vals) if len(vals) > 1 else math.nan,
+                "pane": kind,
+            }
+        )
 
     def advance(new_w):
         for (k, start), st in sorted(windows.items(), key=lambda kv: (kv[0][1], kv[0][0])):

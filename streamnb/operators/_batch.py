@@ -30,8 +30,13 @@ class Columns:
         self.datetime = False
 
 
-def from_batch(df: pd.DataFrame, time: str | None, keys: Sequence[str],
-               numeric: Sequence[str], arrival: float | None) -> Columns:
+def from_batch(
+    df: pd.DataFrame,
+    time: str | None,
+    keys: Sequence[str],
+    numeric: Sequence[str],
+    arrival: float | None,
+) -> Columns:
     """Vectorised: event times (or the arrival time), key columns and numeric columns."""
     n = len(df)
     out = Columns(n)
@@ -47,8 +52,11 @@ def from_batch(df: pd.DataFrame, time: str | None, keys: Sequence[str],
         if bad.any():
             col = df[time].to_numpy()
             for i in np.flatnonzero(bad):
-                reasons[i] = (f"missing event time in column {time!r}" if pd.isna(col[i])
-                              else f"unreadable event time {col[i]!r} in column {time!r}")
+                reasons[i] = (
+                    f"missing event time in column {time!r}"
+                    if pd.isna(col[i])
+                    else f"unreadable event time {col[i]!r} in column {time!r}"
+                )
     for k in keys:
         if k not in df.columns:
             reasons[reasons == None] = f"key column {k!r} missing"  # noqa: E711
@@ -75,8 +83,9 @@ def from_batch(df: pd.DataFrame, time: str | None, keys: Sequence[str],
     return out
 
 
-def from_record(rec: Any, time: str | None, keys: Sequence[str], numeric: Sequence[str],
-                arrival: float | None) -> tuple[float, tuple | object, dict[str, float], bool]:
+def from_record(
+    rec: Any, time: str | None, keys: Sequence[str], numeric: Sequence[str], arrival: float | None
+) -> tuple[float, tuple | object, dict[str, float], bool]:
     """One record's time, key and numbers; raises ``ValueError`` with the reason if unusable."""
     if not isinstance(rec, dict):
         raise ValueError(f"expected a dict or a DataFrame, got {type(rec).__name__}")

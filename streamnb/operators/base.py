@@ -37,10 +37,14 @@ class DeadLetters(Stream):
         self.count = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
 
-    def put(self, record: Any, reason: str, position: int | None,
-            error: BaseException | None = None) -> None:
+    def put(
+        self, record: Any, reason: str, position: int | None, error: BaseException | None = None
+    ) -> None:
         letter: dict[str, Any] = {
-            "record": record, "reason": reason, "position": position, "node": self.owner,
+            "record": record,
+            "reason": reason,
+            "position": position,
+            "node": self.owner,
         }
         if error is not None:
             letter["error"] = error

@@ -57,14 +57,25 @@ class Window(StreamnbNode):
     >>> w = src.window("1s", key="k", agg={"v": "sum"})
     >>> out, late = w.sink_to_list(), w.late.sink_to_list()
     >>> _ = src.run()
-    >>> pd.concat(out)[["k", "window_start", "count", "v_sum", "pane"]].to_string(index=False)
-    'k  window_start  count  v_sum    pane\\na           0.0      1    1.0 on_time\\na           1.0      1    2.0 on_time'
+    >>> panes = pd.concat(out)[["k", "window_start", "count", "v_sum", "pane"]]
+    >>> print(panes.to_string(index=False))
+    k  window_start  count  v_sum    pane
+    a           0.0      1    1.0 on_time
+    a           1.0      1    2.0 on_time
     >>> late
     [{'ts': 0.7, 'k': 'a', 'v': 5}]
     """
 
-    counter_names = ("in", "on_time", "late", "late_accepted", "dropped", "dead_letters",
-                     "panes", "windows")
+    counter_names = (
+        "in",
+        "on_time",
+        "late",
+        "late_accepted",
+        "dropped",
+        "dead_letters",
+        "panes",
+        "windows",
+    )
 
     def __init__(
         self,
@@ -95,7 +106,9 @@ class Window(StreamnbNode):
         self.clock = clock or upstream_attr(self, "clock") or SystemClock()
         self.size = parse_duration(size)
         self.state = TumblingWindows(
-            self.size, self.aggs, watermark=parse_duration(watermark),
+            self.size,
+            self.aggs,
+            watermark=parse_duration(watermark),
             lateness=parse_duration(lateness),
         )
         self.keys = KeyEncoder()
@@ -161,8 +174,9 @@ class Window(StreamnbNode):
         self._position += 1
         self.counters["in"] += 1
         try:
-            t, key, values, is_dt = from_record(rec, self.time, self.key_columns,
-                                                list(self.aggs), arrival)
+            t, key, values, is_dt = from_record(
+                rec, self.time, self.key_columns, list(self.aggs), arrival
+            )
         except ValueError as exc:
             self._dead(rec, str(exc), pos)
             return None
@@ -170,7 +184,8 @@ class Window(StreamnbNode):
             self._datetime = is_dt
         code = self.keys.encode_one(key) if self.key_columns else 0
         outcome = self.state.update(
-            np.array([t]), np.array([code], dtype=np.int64),
+            np.array([t]),
+            np.array([code], dtype=np.int64),
             {c: np.array([v]) for c, v in values.items()},
         )
         return self._emit_outcome(outcome, None, rec if outcome.dropped[0] else None)
@@ -213,7 +228,7 @@ class Window(StreamnbNode):
         return pd.DataFrame(data)
 
     def __repr__(self) -> str:
-        return (f"<window size={self.size}s key={self.key_columns} "
-                f"watermark={self.watermark} counters={self.counters}>")
-
-
+        return (
+            f"<window size={self.size}s key={self.key_columns} "
+            f"watermark={self.watermark} counters={self.counters}>"
+        )

@@ -104,8 +104,11 @@ class SlotStats:
             a = self.arrays
             vz = v if all_valid else np.where(valid, v, 0.0)
             if "n" in needs or "m2" in needs:
-                n_g = (np.bincount(inv, minlength=n_groups).astype(float) if all_valid
-                       else np.bincount(inv, weights=valid, minlength=n_groups))
+                n_g = (
+                    np.bincount(inv, minlength=n_groups).astype(float)
+                    if all_valid
+                    else np.bincount(inv, weights=valid, minlength=n_groups)
+                )
             if "sum" in needs or "m2" in needs:
                 sum_g = np.bincount(inv, weights=vz, minlength=n_groups)
             if "m2" in needs:
@@ -113,7 +116,11 @@ class SlotStats:
                     mean_g = np.where(n_g > 0, sum_g / n_g, 0.0)
                 dev = np.where(valid, v - mean_g[inv], 0.0)
                 m2_g = np.bincount(inv, weights=dev * dev, minlength=n_groups)
-                n_a, sum_a, m2_a = a[(col, "n")][slots], a[(col, "sum")][slots], a[(col, "m2")][slots]
+                n_a, sum_a, m2_a = (
+                    a[(col, "n")][slots],
+                    a[(col, "sum")][slots],
+                    a[(col, "m2")][slots],
+                )
                 n_t = n_a + n_g
                 with np.errstate(invalid="ignore", divide="ignore"):
                     delta = np.where((n_a > 0) & (n_g > 0), mean_g - sum_a / n_a, 0.0)
@@ -193,6 +200,13 @@ _ARRAYS = {
     "last": ("last", "last_t"),
 }
 _INITIAL = {
-    "n": 0.0, "sum": 0.0, "min": np.inf, "max": -np.inf, "m2": 0.0,
-    "first": np.nan, "first_t": np.inf, "last": np.nan, "last_t": -np.inf,
+    "n": 0.0,
+    "sum": 0.0,
+    "min": np.inf,
+    "max": -np.inf,
+    "m2": 0.0,
+    "first": np.nan,
+    "first_t": np.inf,
+    "last": np.nan,
+    "last_t": -np.inf,
 }

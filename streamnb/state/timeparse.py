@@ -20,8 +20,13 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-__all__ = ["column_to_seconds", "is_datetime_like", "parse_duration", "seconds_to_times",
-           "to_seconds"]
+__all__ = [
+    "column_to_seconds",
+    "is_datetime_like",
+    "parse_duration",
+    "seconds_to_times",
+    "to_seconds",
+]
 
 _EPOCH = pd.Timestamp(0, tz="UTC")
 
@@ -50,7 +55,8 @@ def parse_duration(value: float | str | _dt.timedelta | pd.Timedelta | None) -> 
             return pd.Timedelta(text).total_seconds()
         except ValueError as exc:
             raise ValueError(
-                f"cannot read duration {value!r}; use seconds or a string like '1s', '250ms', '5min'"
+                f"cannot read duration {value!r}; "
+                "use seconds or a string like '1s', '250ms', '5min'"
             ) from exc
     raise TypeError(f"cannot read duration {value!r} of type {type(value).__name__}")
 

@@ -189,8 +189,9 @@ class TumblingWindows:
 
     def _nothing(self) -> BatchOutcome:
         empty = np.zeros(0, dtype=np.int64)
-        return BatchOutcome(dropped=np.zeros(0, dtype=bool),
-                            panes=self._pane_columns(empty, empty.astype(object)))
+        return BatchOutcome(
+            dropped=np.zeros(0, dtype=bool), panes=self._pane_columns(empty, empty.astype(object))
+        )
 
     def _emit_and_evict(
         self,
@@ -236,14 +237,16 @@ class TumblingWindows:
         ends = (self._win[active] + 1) * self.size
         gone = active[ends + self.lateness <= w_final]
         self._active[gone] = False
-        for code, w, slot in zip(self._code[gone].tolist(), self._win[gone].tolist(),
-                                 gone.tolist(), strict=True):
+        for code, w, slot in zip(
+            self._code[gone].tolist(), self._win[gone].tolist(), gone.tolist(), strict=True
+        ):
             del self._slot_of[(code, w)]
             self._free.append(slot)
         still = active[self._active[active]]
         self._next_drop = (
             float(((self._win[still] + 1) * self.size).min()) + self.lateness
-            if len(still) else np.inf
+            if len(still)
+            else np.inf
         )
 
     def _pane_columns(self, slots: np.ndarray, kinds: np.ndarray) -> dict[str, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -33,7 +34,7 @@ def run_engine(events, size, delay, lateness, cuts):
     v = np.array([e[2] for e in events])
     late, panes = [], []
     bounds = [0, *sorted(set(cuts)), len(events)]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         if lo >= hi:
             continue
         out = tw.update(t[lo:hi], k[lo:hi], {"v": v[lo:hi]})
