@@ -4,5 +4,12 @@ from streamnb.sources.base import EventSource, all_sources, stop_all
 from streamnb.sources.market import Market, market
 from streamnb.sources.records import FromRecords, from_records
 
-__all__ = ["EventSource", "FromRecords", "Market", "all_sources", "from_records", "market",
-           "stop_all"]
+__all__ = [
+    "EventSource",
+    "FromRecords",
+    "Market",
+    "all_sources",
+    "from_records",
+    "market",
+    "stop_all",
+]

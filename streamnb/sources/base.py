@@ -100,8 +100,7 @@ class EventSource(Source):
         self.exhausted = False
         self.finished = False
         self.dead_letters = DeadLetters(owner=name or type(self).__name__.lower())
-        self.counters: dict[str, int] = {"emitted": 0, "events": 0, "errors": 0,
-                                         "dead_letters": 0}
+        self.counters: dict[str, int] = {"emitted": 0, "events": 0, "errors": 0, "dead_letters": 0}
         self._position = 0  # events handed out or dead-lettered so far
         self._pace_origin: float | None = None  # event time that matches feed time 0
         self._feed_elapsed = 0.0  # processing time the source has been running, x speed
@@ -202,8 +201,9 @@ class EventSource(Source):
         except Exception as exc:  # a bad event never stops the source
             self.counters["errors"] += 1
             self.counters["dead_letters"] += 1
-            self.dead_letters.put(item, f"{type(exc).__name__} downstream: {exc}", position,
-                                  error=exc)
+            self.dead_letters.put(
+                item, f"{type(exc).__name__} downstream: {exc}", position, error=exc
+            )
 
     def _dead(self, record: Any, reason: str) -> None:
         self.counters["dead_letters"] += 1
@@ -249,14 +249,24 @@ class EventSource(Source):
         base = self._position
         for i in bad.nonzero()[0]:
             raw = df[self.time].iloc[i]
-            reason = (f"missing event time in column {self.time!r}" if pd.isna(raw)
-                      else f"unreadable event time {raw!r} in column {self.time!r}")
+            reason = (
+                f"missing event time in column {self.time!r}"
+                if pd.isna(raw)
+                else f"unreadable event time {raw!r} in column {self.time!r}"
+            )
             self.counters["dead_letters"] += 1
             self.dead_letters.put(df.iloc[i].to_dict(), reason, base + int(i))
         self._position += int(bad.sum())
         return df[~bad]
 
     def __repr__(self) -> str:
-        state = ("finished" if self.finished else "paused" if self.paused
-                 else "stopped" if self.stopped else "running")
+        state = (
+            "finished"
+            if self.finished
+            else "paused"
+            if self.paused
+            else "stopped"
+            if self.stopped
+            else "running"
+        )
         return f"<{type(self).__name__} {state} time={self.time!r} counters={self.counters}>"

@@ -108,8 +108,11 @@ class Market(EventSource):
         self._last_t = self.start_time
         # pending events, sorted by arrival: columns as arrays
         self._pending: dict[str, np.ndarray] = {
-            "arrival": np.zeros(0), "seq": np.zeros(0, dtype=np.int64), "ts": np.zeros(0),
-            "sym": np.zeros(0, dtype=np.int64), "price": np.zeros(0),
+            "arrival": np.zeros(0),
+            "seq": np.zeros(0, dtype=np.int64),
+            "ts": np.zeros(0),
+            "sym": np.zeros(0, dtype=np.int64),
+            "price": np.zeros(0),
             "volume": np.zeros(0, dtype=np.int64),
         }
         self._feed_now = self.start_time  # arrival horizon already handed out (live/step)
@@ -128,8 +131,7 @@ class Market(EventSource):
         gaps = rng.exponential(1.0 / self.rate, count)
         ts = self._last_t + np.cumsum(gaps)
         sym = rng.integers(0, len(self.symbols), count)
-        shocks = rng.normal(0.0, 1.0, count) * self.volatility * np.sqrt(
-            gaps * len(self.symbols))
+        shocks = rng.normal(0.0, 1.0, count) * self.volatility * np.sqrt(gaps * len(self.symbols))
         price = np.empty(count)
         for s in range(len(self.symbols)):  # one vectorised walk per symbol
             idx = np.flatnonzero(sym == s)
@@ -143,8 +145,14 @@ class Market(EventSource):
         seq = np.arange(self._generated, self._generated + count)
         self._generated += count
         self._last_t = float(ts[-1])
-        block = {"arrival": ts + delay, "seq": seq, "ts": ts, "sym": sym,
-                 "price": np.round(price, 4), "volume": volume}
+        block = {
+            "arrival": ts + delay,
+            "seq": seq,
+            "ts": ts,
+            "sym": sym,
+            "price": np.round(price, 4),
+            "volume": volume,
+        }
         merged = {k: np.concatenate([self._pending[k], block[k]]) for k in block}
         order = np.argsort(merged["arrival"], kind="stable")
         self._pending = {k: v[order] for k, v in merged.items()}
@@ -162,14 +170,17 @@ class Market(EventSource):
         p = self._pending
         out = {key: v[:k] for key, v in p.items()}
         self._pending = {key: v[k:] for key, v in p.items()}
-        return pd.DataFrame({
-            "seq": out["seq"],
-            "ts": pd.to_datetime(np.round(out["ts"] * 1e6).astype("int64"), unit="us"),
-            "symbol": pd.Categorical.from_codes(out["sym"], categories=list(self.symbols))
-            .astype(object),
-            "price": out["price"],
-            "volume": out["volume"],
-        })
+        return pd.DataFrame(
+            {
+                "seq": out["seq"],
+                "ts": pd.to_datetime(np.round(out["ts"] * 1e6).astype("int64"), unit="us"),
+                "symbol": pd.Categorical.from_codes(
+                    out["sym"], categories=list(self.symbols)
+                ).astype(object),
+                "price": out["price"],
+                "volume": out["volume"],
+            }
+        )
 
     def _take_rows(self, k: int) -> pd.DataFrame | None:
         """The next ``k`` events in arrival order (fewer at the end of a finite feed)."""
@@ -227,13 +238,15 @@ class Market(EventSource):
                     self._send(rec)
             else:
                 for i in range(0, len(df), self.batch):
-                    self._send(df.iloc[i:i + self.batch])
+                    self._send(df.iloc[i : i + self.batch])
         if self._all_generated and not len(self._pending["arrival"]):
             self._finish()
 
     def __repr__(self) -> str:
-        return (f"<market symbols={len(self.symbols)} rate={self.rate}/s seed={self.seed} "
-                f"n={self.n} counters={self.counters}>")
+        return (
+            f"<market symbols={len(self.symbols)} rate={self.rate}/s seed={self.seed} "
+            f"n={self.n} counters={self.counters}>"
+        )
 
 
 @Stream.register_api(staticmethod)

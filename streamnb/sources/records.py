@@ -75,10 +75,7 @@ class FromRecords(EventSource):
         i = self._i
         if self.batch is None:
             self._i = i + 1
-            if self._frame is not None:
-                rec = self._frame.iloc[i].to_dict()
-            else:
-                rec = self._records[i]
+            rec = self._frame.iloc[i].to_dict() if self._frame is not None else self._records[i]
             return rec if self._check_record(rec) else None
         j = min(i + self.batch, self._n)
         self._i = j
