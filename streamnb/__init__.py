@@ -10,36 +10,48 @@
 
 from __future__ import annotations
 
-from streamnb import operators  # noqa: F401  (registers the stream methods)
+from streamnb import (
+    notebook,
+    operators,  # noqa: F401  (registers the stream methods)
+    plots,  # noqa: F401  (adds stream.plot)
+)
 from streamnb.operators.base import DeadLetters, StreamnbNode, propagate_watermark
 from streamnb.operators.window import Window
 from streamnb.sources import (
     EventSource,
     FromRecords,
     Market,
+    Replay,
     all_sources,
     from_records,
     market,
+    replay,
     stop_all,
 )
 from streamnb.state.clock import Clock, ManualClock, SystemClock
+from streamnb.widgets import Controls, controls
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Clock",
+    "Controls",
     "DeadLetters",
     "EventSource",
     "FromRecords",
     "ManualClock",
     "Market",
+    "Replay",
     "StreamnbNode",
     "SystemClock",
     "Window",
     "__version__",
     "all_sources",
+    "controls",
     "from_records",
     "market",
+    "notebook",
     "propagate_watermark",
+    "replay",
     "stop_all",
 ]

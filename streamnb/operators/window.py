@@ -227,6 +227,26 @@ class Window(StreamnbNode):
                 data[name] = values
         return pd.DataFrame(data)
 
+    def output_schema(self) -> dict[str, str]:
+        """Column dtypes of the panes this node emits (so views can be typed before data).
+
+        >>> import streamnb as sn
+        >>> w = sn.market(seed=0).window("1s", key="symbol", agg={"price": "mean"})
+        >>> w.output_schema()["window_end"], w.output_schema()["price_mean"]
+        ('datetime64[ns]', 'float64')
+        """
+        is_dt = self._datetime
+        if is_dt is None:
+            hint = upstream_attr(self, "time_is_datetime")
+            is_dt = bool(hint()) if callable(hint) else False
+        times = "datetime64[ns]" if is_dt else "float64"
+        schema = dict.fromkeys(self.key_columns, "object")
+        schema.update(window_start=times, window_end=times, count="int64")
+        for col, names in self.aggs.items():
+            schema.update({f"{col}_{agg}": "float64" for agg in names})
+        schema["pane"] = "object"
+        return schema
+
     def __repr__(self) -> str:
         return (
             f"<window size={self.size}s key={self.key_columns} "

@@ -116,6 +116,10 @@ class EventSource(Source):
         """Event time (seconds) of the next item, for pacing; ``None`` if unknown."""
         return None
 
+    def time_is_datetime(self) -> bool | None:
+        """Whether event times are datetimes (``None``: not known before data arrives)."""
+        return None
+
     # ----------------------------------------------------------------- driving
     def step(self) -> Any:
         """Emit exactly one item (a record or a batch) and return it; ``None`` at the end."""

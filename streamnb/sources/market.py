@@ -122,6 +122,9 @@ class Market(EventSource):
     def finite(self) -> bool:
         return self.n is not None
 
+    def time_is_datetime(self) -> bool:
+        return True
+
     # ------------------------------------------------------------- generation
     def _generate_block(self) -> None:
         count = _BLOCK if self.n is None else min(_BLOCK, self.n - self._generated)

@@ -11,7 +11,7 @@ from streamz import Stream
 
 from streamnb.sources.base import EventSource
 from streamnb.state.clock import Clock
-from streamnb.state.timeparse import column_to_seconds, to_seconds
+from streamnb.state.timeparse import column_to_seconds, is_datetime_like, to_seconds
 
 __all__ = ["FromRecords", "from_records"]
 
@@ -105,6 +105,16 @@ class FromRecords(EventSource):
             return to_seconds(rec[self.time])
         except (ValueError, KeyError, TypeError):
             return None
+
+    def time_is_datetime(self) -> bool | None:
+        if self.time is None or not self._n:
+            return None
+        if self._frame is not None:
+            if self.time not in self._frame.columns:
+                return None
+            return column_to_seconds(self._frame[self.time].iloc[:1])[1]
+        first = self._records[0]
+        return is_datetime_like(first.get(self.time)) if isinstance(first, dict) else None
 
     @property
     def remaining(self) -> int:
