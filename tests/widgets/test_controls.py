@@ -16,7 +16,7 @@ def _pipeline(**kw):
 
 
 def test_step_emits_exactly_one_batch_per_click_and_counters_follow():
-    feed, w, panes = _pipeline()
+    feed, w, _panes = _pipeline()
     ui = sn.controls(feed, refresh=0)
     sizes = []
     for _ in range(60):  # 3 s of feed time at 50 ms a tick
@@ -56,7 +56,7 @@ def test_speed_slider_sets_the_source_speed_and_is_disabled_for_max_speed_source
 
 def test_play_pause_drive_a_live_source_on_the_event_loop():
     async def scenario():
-        feed, w, panes = _pipeline(speed=20.0)
+        feed, _w, _panes = _pipeline(speed=20.0)
         feed.interval = 0.01
         ui = sn.controls(feed, refresh=0.05)
         ui.play_button.click()
