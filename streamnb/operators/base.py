@@ -3,7 +3,8 @@
 Watermarks travel beside the data, not in it: ``propagate_watermark(node, w)`` walks the
 graph below ``node`` and calls ``on_watermark(w)`` on each streamnb node it meets, passing
 through plain streamz nodes. A finite source sends ``inf`` when it ends, so every open
-window fires.
+window fires. Processing time travels the same way: a live source calls
+``propagate_tick(node, now)`` every interval (``on_tick``), and ``src.tick()`` does it by hand.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from streamz import Stream
 
-__all__ = ["DeadLetters", "StreamnbNode", "propagate_watermark"]
+__all__ = ["DeadLetters", "StreamnbNode", "propagate_tick", "propagate_watermark"]
 
 
 class DeadLetters(Stream):
@@ -75,6 +76,11 @@ class StreamnbNode(Stream):
         self.watermark_seconds = max(self.watermark_seconds, watermark)
         propagate_watermark(self, watermark)
 
+    def on_tick(self, now: float) -> None:
+        """React to processing time passing (live sources tick every interval); the default
+        passes it on. Processing-time windows, idle timeouts and early panes use it."""
+        propagate_tick(self, now)
+
 
 def propagate_watermark(node: Stream, watermark: float) -> None:
     """Tell every streamnb node below ``node`` that event time has reached ``watermark``."""
@@ -84,3 +90,13 @@ def propagate_watermark(node: Stream, watermark: float) -> None:
             handler(watermark)
         else:
             propagate_watermark(child, watermark)
+
+
+def propagate_tick(node: Stream, now: float) -> None:
+    """Tell every streamnb node below ``node`` that processing time is now ``now``."""
+    for child in list(node.downstreams):
+        handler = getattr(child, "on_tick", None)
+        if handler is not None:
+            handler(now)
+        else:
+            propagate_tick(child, now)

@@ -23,7 +23,7 @@ import pandas as pd
 from streamz import Source
 from tornado.ioloop import IOLoop
 
-from streamnb.operators.base import DeadLetters, propagate_watermark
+from streamnb.operators.base import DeadLetters, propagate_tick, propagate_watermark
 from streamnb.state.clock import Clock, SystemClock
 from streamnb.state.timeparse import column_to_seconds, to_seconds
 
@@ -130,6 +130,14 @@ class EventSource(Source):
         self._send(item)
         return item
 
+    def tick(self) -> float:
+        """Tell the graph the processing time (``clock.now()``): processing-time windows,
+        idle timeouts and early panes react. Live sources tick every ``interval``; with a
+        ``ManualClock``, advance it and call ``tick()``. Returns the time sent."""
+        now = self.clock.now()
+        propagate_tick(self, now)
+        return now
+
     def run(self) -> EventSource:
         """Run a finite source to its end, synchronously, then send the final watermark."""
         if not self.finite:
@@ -170,6 +178,8 @@ class EventSource(Source):
             if not self.paused:
                 self._feed_elapsed += (now - last) * (self.speed or 1.0)
                 self._emit_due()
+                if not self.finished:
+                    self.tick()
             last = now
             await asyncio.sleep(self.interval)
         self.stopped = True
