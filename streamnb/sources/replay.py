@@ -42,6 +42,7 @@ _DECODER = json.JSONDecoder()
 _NON_SPACE = re.compile(r"[^ \t\n\r]")
 _STRUCTURE = re.compile(r'["{}\[\]]')
 _IN_STRING = re.compile(r'["\\]')
+_NUMBER_TAIL = re.compile(r"[0-9.eE+\-]*")  # what may still follow a number
 _NOTHING: Any = object()
 
 
@@ -138,8 +139,12 @@ class _TextBuffer:
                     ) from None
                 self.more()
                 continue
-            if end == len(self.buf) and self.more():
-                continue  # a number at the end of the buffer may go on in the next chunk
+            if (
+                isinstance(value, (int, float))
+                and _NUMBER_TAIL.fullmatch(self.buf, end) is not None
+                and self.more()
+            ):
+                continue  # a number at the end of the buffer may go on: "1" + "2.5e3"
             self.pos = end
             return value
 
@@ -436,8 +441,8 @@ class Replay(EventSource):
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             yield _Bad(
                 None,
-                f"malformed CSV in {self.path.name} after {done} rows ({exc}); "
-                "the rest of the file is skipped",
+                f"malformed CSV in {self.path.name} after {done} rows "
+                f"({str(exc).strip()}); the rest of the file is skipped",
             )
 
     def _parquet_frames(self, rows: int) -> Iterator[Any]:
