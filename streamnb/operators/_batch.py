@@ -37,19 +37,34 @@ def from_batch(
     numeric: Sequence[str],
     arrival: float | None,
 ) -> Columns:
-    """Vectorised: event times (or the arrival time), key columns and numeric columns."""
+    """Vectorised: event times (or the arrival time), key columns and numeric columns.
+
+    A row gets the reason of its first problem (time, then keys, then numbers, in order).
+    """
     n = len(df)
     out = Columns(n)
-    reasons = np.full(n, None, dtype=object)
+    reasons: np.ndarray | None = None  # one reason per row, allocated at the first problem
+
+    def unexplained() -> np.ndarray:
+        """Mask of the rows with no reason yet."""
+        nonlocal reasons
+        if reasons is None:
+            reasons = np.full(n, None, dtype=object)
+            return np.ones(n, dtype=bool)
+        return reasons == None  # noqa: E711
+
+    columns = df.columns
     if time is None:
         out.times = np.full(n, float(arrival))
-    elif time not in df.columns:
-        reasons[:] = f"column {time!r} missing; columns are {list(df.columns)}"
+    elif time not in columns:
+        unexplained()
+        reasons[:] = f"column {time!r} missing; columns are {list(columns)}"
         out.times = np.full(n, np.nan)
     else:
         out.times, out.datetime = column_to_seconds(df[time])
         bad = np.isnan(out.times)
         if bad.any():
+            unexplained()
             col = df[time].to_numpy()
             for i in np.flatnonzero(bad):
                 reasons[i] = (
@@ -58,28 +73,37 @@ def from_batch(
                     else f"unreadable event time {col[i]!r} in column {time!r}"
                 )
     for k in keys:
-        if k not in df.columns:
-            reasons[reasons == None] = f"key column {k!r} missing"  # noqa: E711
+        if k not in columns:
+            reasons_free = unexplained()
+            reasons[reasons_free] = f"key column {k!r} missing"
         else:
             out.keys.append(df[k])
     for col in numeric:
-        if col not in df.columns:
-            reasons[reasons == None] = f"column {col!r} missing"  # noqa: E711
+        if col not in columns:
+            reasons_free = unexplained()
+            reasons[reasons_free] = f"column {col!r} missing"
             out.values[col] = np.full(n, np.nan)
             continue
         raw = df[col]
-        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        dtype = raw.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":  # plain numpy: no NA to map
+            out.values[col] = raw.to_numpy(dtype="float64")
+            continue
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
             out.values[col] = raw.to_numpy(dtype="float64", na_value=np.nan)
             continue
         num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         wrong = np.isnan(num) & raw.notna().to_numpy()
-        for i in np.flatnonzero(wrong & (reasons == None)):  # noqa: E711
-            reasons[i] = f"non-numeric value {raw.iloc[i]!r} in column {col!r}"
+        if wrong.any():
+            wrong &= unexplained()
+            for i in np.flatnonzero(wrong):
+                reasons[i] = f"non-numeric value {raw.iloc[i]!r} in column {col!r}"
         out.values[col] = num
-    has_reason = reasons != None  # noqa: E711
-    if has_reason.any():
-        out.good = ~has_reason
-        out.bad = [(int(i), reasons[i]) for i in np.flatnonzero(has_reason)]
+    if reasons is not None:
+        has_reason = reasons != None  # noqa: E711
+        if has_reason.any():
+            out.good = ~has_reason
+            out.bad = [(int(i), reasons[i]) for i in np.flatnonzero(has_reason)]
     return out
 
 

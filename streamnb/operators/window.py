@@ -48,6 +48,11 @@ class Window(StreamnbNode):
         Bounded out-of-orderness: the watermark trails the largest event time by this much.
     lateness
         Allowed lateness after the watermark passes a window's end.
+    clock
+        Processing time (default: the source's clock).
+    idle
+        Idle timeout: when no input has arrived for this long (processing time), the watermark
+        advances with processing time, so the last windows of a quiet stream still fire.
 
     Examples
     --------
@@ -87,6 +92,7 @@ class Window(StreamnbNode):
         watermark: float | str = 0.0,
         lateness: float | str = 0.0,
         clock: Clock | None = None,
+        idle: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("stream_name", f"window({size!r})")
@@ -111,7 +117,16 @@ class Window(StreamnbNode):
             watermark=parse_duration(watermark),
             lateness=parse_duration(lateness),
         )
+        self.idle = None if idle is None else parse_duration(idle)
+        if self.idle is not None and not self.idle > 0:
+            raise ValueError(f"idle timeout must be positive, got {idle!r}")
+        self._max_event = -math.inf  # largest event time seen (seconds)
+        self._last_arrival: float | None = None  # processing time of the last input
         self.keys = KeyEncoder()
+        self._str_keys: Any = None  # see _typed_str_keys
+        self._str_keys_n = 0  # how many key values _str_keys holds
+        self._keys_checked = 0  # how many key values were checked to be str
+        self._all_str_keys = True
         self.late = Stream(stream_name=f"{self.name}.late")
         self._datetime: bool | None = None
         self._position = 0
@@ -131,10 +146,24 @@ class Window(StreamnbNode):
 
     # ---------------------------------------------------------------- streamz
     def update(self, x: Any, who: Any = None, metadata: Any = None) -> Any:
-        arrival = self.clock.now() if self.time is None else None
+        arrival = self._last_arrival = self.clock.now()
+        if self.time is not None:
+            arrival = None
         if isinstance(x, pd.DataFrame):
             return self._update_batch(x, arrival)
         return self._update_record(x, arrival)
+
+    def on_tick(self, now: float) -> None:
+        """Processing time passed: processing-time windows fire up to ``now``; with ``idle=``,
+        a quiet input lets the watermark advance with processing time."""
+        if self.time is None:
+            self._emit_outcome(self.state.advance_watermark(now), None, None)
+        elif self.idle is not None and self._last_arrival is not None:
+            quiet = now - self._last_arrival
+            if quiet >= self.idle and math.isfinite(self._max_event):
+                w = self._max_event + quiet - self.state.delay
+                self._emit_outcome(self.state.advance_watermark(w), None, None)
+        super().on_tick(now)
 
     def on_watermark(self, watermark: float) -> None:
         self._emit_outcome(self.state.advance_watermark(watermark), None, None)
@@ -165,8 +194,11 @@ class Window(StreamnbNode):
             codes = np.zeros(len(cols.times), dtype=np.int64)
         else:
             codes = self.keys.encode_column(cols.keys[0] if len(cols.keys) == 1 else cols.keys)
+        if len(cols.times):
+            self._max_event = max(self._max_event, float(cols.times.max()))
         outcome = self.state.update(cols.times, codes, cols.values)
-        late_df = df[outcome.dropped] if outcome.dropped.any() else None
+        dropped = np.flatnonzero(outcome.dropped)
+        late_df = df.take(dropped) if len(dropped) else None
         return self._emit_outcome(outcome, late_df, None)
 
     def _update_record(self, rec: Any, arrival: float | None) -> Any:
@@ -183,6 +215,8 @@ class Window(StreamnbNode):
         if self._datetime is None:
             self._datetime = is_dt
         code = self.keys.encode_one(key) if self.key_columns else 0
+        if t > self._max_event:
+            self._max_event = t
         outcome = self.state.update(
             np.array([t]),
             np.array([code], dtype=np.int64),
@@ -204,7 +238,7 @@ class Window(StreamnbNode):
         if outcome.n_panes:
             panes = self._panes_frame(outcome.panes)
             c["panes"] += len(panes)
-            c["windows"] += int((panes["pane"] == "on_time").sum())
+            c["windows"] += int(np.count_nonzero(outcome.panes["pane"] == "on_time"))
             self.counters["out"] = c["panes"]
             return self._emit(panes)
         return None
@@ -213,10 +247,14 @@ class Window(StreamnbNode):
         data: dict[str, Any] = {}
         codes = cols["__code"]
         if self.key_columns:
-            decoded = self.keys.decode(codes)
-            if len(self.key_columns) == 1:
+            typed = self._typed_str_keys(len(codes)) if len(self.key_columns) == 1 else None
+            if typed is not None:
+                data[self.key_columns[0]] = typed.take(codes)
+            elif len(self.key_columns) == 1:
+                decoded = self.keys.decode(codes)
                 data[self.key_columns[0]] = pd.Series(decoded).infer_objects().to_numpy()
             else:
+                decoded = self.keys.decode(codes)
                 for i, name in enumerate(self.key_columns):
                     data[name] = pd.Series([k[i] for k in decoded]).infer_objects().to_numpy()
         as_dt = bool(self._datetime)
@@ -246,6 +284,31 @@ class Window(StreamnbNode):
             schema.update({f"{col}_{agg}": "float64" for agg in names})
         schema["pane"] = "object"
         return schema
+
+    def _typed_str_keys(self, n_rows: int) -> Any:
+        """Every key value as one array of the str dtype pandas infers for them, to ``take``
+        a key column of ``n_rows`` from; ``None`` unless every key is a ``str``.
+
+        A column inferred from ``str`` values has that dtype whichever of them it holds, so
+        taking from this array gives the column that inferring would. The array is rebuilt
+        when keys appear, but not while many keys keep appearing (a rebuild would then cost
+        more than inferring the column).
+        """
+        values = self.keys.values
+        n = len(values)
+        grew = n != self._keys_checked
+        if grew:
+            new = values[self._keys_checked :]
+            self._all_str_keys = self._all_str_keys and all(type(v) is str for v in new)
+            self._keys_checked = n
+        if not self._all_str_keys:
+            return None
+        if self._str_keys_n != n:
+            if grew and self._str_keys_n and n > 4 * n_rows + 1024:
+                return None
+            self._str_keys = pd.Series(np.array(values, dtype=object)).array
+            self._str_keys_n = n
+        return self._str_keys
 
     def __repr__(self) -> str:
         return (

@@ -94,9 +94,11 @@ class SlotStats:
         n_groups: int,
         values: Mapping[str, np.ndarray],
         times: np.ndarray,
+        counts: np.ndarray | None = None,
     ) -> None:
         """Fold events into slots: event ``i`` belongs to group ``inv[i]``, stored at
-        ``slots[inv[i]]``; ``slots`` holds distinct slots, one per group."""
+        ``slots[inv[i]]``; ``slots`` holds distinct slots, one per group. ``counts``, if
+        given, is the number of events of each group (``np.bincount(inv)``)."""
         for col, needs in self.needs.items():
             v = values[col]
             valid = ~np.isnan(v)
@@ -104,11 +106,12 @@ class SlotStats:
             a = self.arrays
             vz = v if all_valid else np.where(valid, v, 0.0)
             if "n" in needs or "m2" in needs:
-                n_g = (
-                    np.bincount(inv, minlength=n_groups).astype(float)
-                    if all_valid
-                    else np.bincount(inv, weights=valid, minlength=n_groups)
-                )
+                if not all_valid:
+                    n_g = np.bincount(inv, weights=valid, minlength=n_groups)
+                elif counts is not None:
+                    n_g = counts.astype(float)
+                else:
+                    n_g = np.bincount(inv, minlength=n_groups).astype(float)
             if "sum" in needs or "m2" in needs:
                 sum_g = np.bincount(inv, weights=vz, minlength=n_groups)
             if "m2" in needs:
@@ -140,6 +143,47 @@ class SlotStats:
                 a[(col, "max")][slots] = np.maximum(a[(col, "max")][slots], m)
             if "first" in needs or "last" in needs:
                 self._merge_first_last(col, needs, slots, inv, v, valid, times)
+
+    def merge_one(self, slot: int, values: Mapping[str, float], t: float) -> None:
+        """Fold one event into ``slot``: what :meth:`merge` does with a batch of one event,
+        with the same float operations in the same order, without the array overhead."""
+        a = self.arrays
+        for col, needs in self.needs.items():
+            v = values[col]
+            if v != v:  # missing: merge folds in zeros, and no min, max, first or last
+                if "m2" in needs:
+                    a[(col, "m2")][slot] = a[(col, "m2")][slot] + 0.0 + 0.0
+                if "n" in needs:
+                    a[(col, "n")][slot] += 0.0
+                if "sum" in needs:
+                    a[(col, "sum")][slot] += 0.0
+                continue
+            sum_g = 0.0 + v
+            if "m2" in needs:
+                n_a, sum_a = a[(col, "n")][slot], a[(col, "sum")][slot]
+                dev = np.float64(v) - sum_g / 1.0  # numpy scalars: warns as merge does
+                m2_g = 0.0 + dev * dev
+                n_t = n_a + 1.0
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    delta = sum_g / 1.0 - sum_a / n_a if n_a > 0 else 0.0
+                    extra = delta * delta * n_a * 1.0 / n_t if n_t > 0 else 0.0
+                a[(col, "m2")][slot] = a[(col, "m2")][slot] + m2_g + extra
+            if "n" in needs:
+                a[(col, "n")][slot] += 1.0
+            if "sum" in needs:
+                a[(col, "sum")][slot] += sum_g
+            if "min" in needs:
+                m = a[(col, "min")][slot]
+                a[(col, "min")][slot] = m if m < v else v  # as np.minimum(m, v)
+            if "max" in needs:
+                m = a[(col, "max")][slot]
+                a[(col, "max")][slot] = m if m > v else v  # as np.maximum(m, v)
+            if "first" in needs and t < a[(col, "first_t")][slot]:
+                a[(col, "first_t")][slot] = t
+                a[(col, "first")][slot] = v
+            if "last" in needs and t >= a[(col, "last_t")][slot]:
+                a[(col, "last_t")][slot] = t
+                a[(col, "last")][slot] = v
 
     def _merge_first_last(self, col, needs, slots, inv, v, valid, times) -> None:
         idx = np.flatnonzero(valid)
@@ -188,6 +232,66 @@ class SlotStats:
                 var = np.maximum(var, 0.0)
                 return np.sqrt(var) if agg == "std" else var
         raise ValueError(f"unknown aggregate {agg!r}")
+
+    def combine(self, dst_slots: np.ndarray, src_slots: np.ndarray) -> None:
+        """Fold the statistics of ``src_slots[i]`` into ``dst_slots[i]`` (merging windows).
+
+        Counts and sums add, ``m2`` uses the parallel-variance formula, min/max combine, and
+        first/last follow event time; on a tie, first keeps ``dst`` and last takes ``src`` (as
+        :meth:`merge` does when ``src`` arrived later). A slot may appear several times in
+        ``dst_slots``; ``src_slots`` are left as they were.
+
+        >>> stats = SlotStats({"v": ("mean", "var", "first", "last")}, capacity=3)
+        >>> stats.init_slots(np.arange(3))
+        >>> stats.merge(np.array([0, 1]), np.array([0, 1, 0]), 2,
+        ...             {"v": np.array([2.0, 3.0, 1.0])}, np.array([5.0, 9.0, 7.0]))
+        >>> stats.combine(np.array([0]), np.array([1]))
+        >>> [stats.result(np.array([0]), "v", a).tolist() for a in ("mean", "var", "first", "last")]
+        [[2.0], [1.0], [2.0], [3.0]]
+        """
+        dst = np.asarray(dst_slots, dtype=np.int64)
+        src = np.asarray(src_slots, dtype=np.int64)
+        if len(dst) != len(src):
+            raise ValueError("combine needs as many destination slots as source slots")
+        if not len(dst):
+            return
+        # fancy assignment needs distinct destinations: fold repeated ones in rounds
+        order = np.argsort(dst, kind="stable")
+        d = dst[order]
+        run = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+        rank = np.empty(len(d), dtype=np.int64)
+        rank[order] = np.arange(len(d)) - np.repeat(run, np.diff(np.r_[run, len(d)]))
+        a = self.arrays
+        for r in range(int(rank.max()) + 1):
+            pick = rank == r
+            ds, ss = dst[pick], src[pick]
+            for col, needs in self.needs.items():
+                if "m2" in needs:
+                    n_a, n_b = a[(col, "n")][ds], a[(col, "n")][ss]
+                    sum_a, sum_b = a[(col, "sum")][ds], a[(col, "sum")][ss]
+                    n_t = n_a + n_b
+                    both = (n_a > 0) & (n_b > 0)
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        delta = np.where(both, sum_b / n_b - sum_a / n_a, 0.0)
+                        extra = np.where(both, delta * delta * n_a * n_b / n_t, 0.0)
+                    a[(col, "m2")][ds] = a[(col, "m2")][ds] + a[(col, "m2")][ss] + extra
+                if "n" in needs:
+                    a[(col, "n")][ds] += a[(col, "n")][ss]
+                if "sum" in needs:
+                    a[(col, "sum")][ds] += a[(col, "sum")][ss]
+                if "min" in needs:
+                    a[(col, "min")][ds] = np.minimum(a[(col, "min")][ds], a[(col, "min")][ss])
+                if "max" in needs:
+                    a[(col, "max")][ds] = np.maximum(a[(col, "max")][ds], a[(col, "max")][ss])
+                if "first" in needs:
+                    better = a[(col, "first_t")][ss] < a[(col, "first_t")][ds]
+                    a[(col, "first_t")][ds[better]] = a[(col, "first_t")][ss[better]]
+                    a[(col, "first")][ds[better]] = a[(col, "first")][ss[better]]
+                if "last" in needs:
+                    src_t = a[(col, "last_t")][ss]
+                    better = (src_t >= a[(col, "last_t")][ds]) & (src_t > -np.inf)
+                    a[(col, "last_t")][ds[better]] = src_t[better]
+                    a[(col, "last")][ds[better]] = a[(col, "last")][ss[better]]
 
 
 _ARRAYS = {

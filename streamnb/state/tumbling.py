@@ -17,8 +17,10 @@ state is bounded by the open windows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 import pandas as pd
@@ -112,20 +114,20 @@ class TumblingWindows:
     def _slots_for(self, codes: np.ndarray, wins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Slot of every (code, window) group, allocating new ones; also returns a mask of the
         groups that got a new slot."""
-        slots = np.empty(len(codes), dtype=np.int64)
-        new = np.zeros(len(codes), dtype=bool)
         slot_of = self._slot_of
-        for i, key in enumerate(zip(codes.tolist(), wins.tolist(), strict=True)):
-            slot = slot_of.get(key)
-            if slot is None:
-                if not self._free:
-                    self._grow()
-                slot = self._free.pop()
-                slot_of[key] = slot
-                new[i] = True
-            slots[i] = slot
-        if new.any():
-            fresh = slots[new]
+        keys = list(zip(codes.tolist(), wins.tolist(), strict=True))
+        # one C-level pass of dict lookups; -1 marks a group without a slot yet
+        slots = np.fromiter(map(slot_of.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        new = slots < 0
+        n_new = int(np.count_nonzero(new))
+        if n_new:
+            while len(self._free) < n_new:
+                self._grow()
+            fresh = self._free[-n_new:][::-1]  # the order of n_new pops
+            del self._free[-n_new:]
+            slot_of.update(zip(compress(keys, new.tolist()), fresh, strict=True))
+            fresh = np.array(fresh, dtype=np.int64)
+            slots[new] = fresh
             self._code[fresh] = codes[new]
             self._win[fresh] = wins[new]
             self._count[fresh] = 0
@@ -145,34 +147,100 @@ class TumblingWindows:
         n = len(times)
         if n == 0:
             return self._nothing()
-        size, w0 = self.size, self.watermark
-        w_after = np.maximum(np.maximum.accumulate(times) - self.delay, w0)
+        if n == 1:
+            t = float(times[0])
+            if abs(t / self.size) < 2**62:  # window index fits int64: the scalar path
+                return self._update_one(
+                    t, int(codes[0]), {c: float(values[c][0]) for c in self.aggs}
+                )
+        size, w0, lateness = self.size, self.watermark, self.lateness
+        w_after = np.maximum.accumulate(times)
+        w_after -= self.delay
+        np.maximum(w_after, w0, out=w_after)
         w_before = np.empty(n)
         w_before[0] = w0
         w_before[1:] = w_after[:-1]
         win = np.floor(times / size).astype(np.int64)
         end = (win + 1) * size
-        dropped = end + self.lateness <= w_before
-        late_acc = ~dropped & (end <= w_before)
-        kept = np.flatnonzero(~dropped)
+        # accepted after the watermark passed its end: only possible with lateness
+        late_acc = (end <= w_before) if lateness > 0 else None
+        if lateness > 0:
+            end += lateness
+        dropped = end <= w_before
+        n_dropped = int(np.count_nonzero(dropped))
         outcome = BatchOutcome(dropped=dropped)
         touched_slots = np.zeros(0, dtype=np.int64)
         got_late = np.zeros(0, dtype=bool)
-        if len(kept):
-            k_win, k_code = win[kept], codes[kept]
-            inv, g_code, g_win = _group(k_code, k_win)
+        if n_dropped < n:
+            if n_dropped:
+                kept = np.flatnonzero(~dropped)
+                win, codes, times = win[kept], codes[kept], times[kept]
+                cols = {c: values[c][kept] for c in self.aggs}
+                if late_acc is not None:
+                    late_acc = late_acc[kept]
+            else:
+                cols = {c: values[c] for c in self.aggs}
+            inv, g_code, g_win, g_count = _group(codes, win)
             n_groups = len(g_code)
             slots, _ = self._slots_for(g_code, g_win)
-            self._count[slots] += np.bincount(inv, minlength=n_groups)
-            self.stats.merge(
-                slots, inv, n_groups, {c: values[c][kept] for c in self.aggs}, times[kept]
-            )
-            got_late = np.bincount(inv, weights=late_acc[kept], minlength=n_groups) > 0
+            self._count[slots] += g_count
+            self.stats.merge(slots, inv, n_groups, cols, times, counts=g_count)
+            if late_acc is not None and (n_late := int(np.count_nonzero(late_acc))):
+                got_late = np.bincount(inv, weights=late_acc, minlength=n_groups) > 0
+                outcome.late_accepted = n_late
+            else:
+                got_late = np.zeros(n_groups, dtype=bool)
             touched_slots = slots
-            outcome.late_accepted = int(late_acc.sum())
-            outcome.on_time = len(kept) - outcome.late_accepted
+            outcome.on_time = n - n_dropped - outcome.late_accepted
         w_final = float(w_after[-1])
         outcome.panes = self._emit_and_evict(w_final, touched_slots, got_late)
+        self.watermark = w_final
+        return outcome
+
+    def _update_one(self, t: float, code: int, values: dict[str, float]) -> BatchOutcome:
+        """``update`` for a batch of one event, in Python scalars (the record-at-a-time path):
+        the same float operations, so the same results, at a fraction of the cost."""
+        size, w0, lateness = self.size, self.watermark, self.lateness
+        w = t - self.delay
+        w_final = w if w > w0 else w0  # as np.maximum(w, w0)
+        k = math.floor(t / size)
+        end = (k + 1) * size
+        late_acc = lateness > 0 and end <= w0
+        if (end + lateness if lateness > 0 else end) <= w0:
+            outcome = BatchOutcome(dropped=np.ones(1, dtype=bool))
+            touched = np.zeros(0, dtype=np.int64)
+            got_late = np.zeros(0, dtype=bool)
+            fired_before = False
+        else:
+            outcome = BatchOutcome(
+                dropped=np.zeros(1, dtype=bool),
+                late_accepted=int(late_acc),
+                on_time=1 - int(late_acc),
+            )
+            key = (code, k)
+            slot = self._slot_of.get(key)
+            if slot is None:
+                if not self._free:
+                    self._grow()
+                slot = self._free.pop()
+                self._slot_of[key] = slot
+                self._code[slot] = code
+                self._win[slot] = k
+                self._count[slot] = 0
+                self._fired[slot] = False
+                self._active[slot] = True
+                self.stats.init_slots(slot)
+                self._next_fire = min(self._next_fire, end)
+                self._next_drop = min(self._next_drop, end + lateness)
+            self._count[slot] += 1
+            self.stats.merge_one(slot, values, t)
+            touched = np.array([slot], dtype=np.int64)
+            got_late = np.array([late_acc])
+            fired_before = bool(self._fired[slot])
+        if fired_before or w_final >= self._next_fire or w_final >= self._next_drop:
+            outcome.panes = self._emit_and_evict(w_final, touched, got_late)
+        else:  # nothing fires, nothing is evicted, no late pane
+            outcome.panes = self._empty_panes()
         self.watermark = w_final
         return outcome
 
@@ -188,10 +256,21 @@ class TumblingWindows:
         return BatchOutcome(dropped=np.zeros(0, dtype=bool), panes=panes)
 
     def _nothing(self) -> BatchOutcome:
-        empty = np.zeros(0, dtype=np.int64)
-        return BatchOutcome(
-            dropped=np.zeros(0, dtype=bool), panes=self._pane_columns(empty, empty.astype(object))
-        )
+        return BatchOutcome(dropped=np.zeros(0, dtype=bool), panes=self._empty_panes())
+
+    def _empty_panes(self) -> dict[str, np.ndarray]:
+        """What ``_pane_columns`` gives for no slots: every column, no rows."""
+        cols: dict[str, np.ndarray] = {
+            "__code": np.zeros(0, dtype=np.int64),
+            "window_start": np.zeros(0),
+            "window_end": np.zeros(0),
+            "count": np.zeros(0, dtype=np.int64),
+        }
+        for col, names in self.aggs.items():
+            for agg in names:
+                cols[f"{col}_{agg}"] = np.zeros(0)
+        cols["pane"] = np.zeros(0, dtype=object)
+        return cols
 
     def _emit_and_evict(
         self,
@@ -237,11 +316,10 @@ class TumblingWindows:
         ends = (self._win[active] + 1) * self.size
         gone = active[ends + self.lateness <= w_final]
         self._active[gone] = False
-        for code, w, slot in zip(
-            self._code[gone].tolist(), self._win[gone].tolist(), gone.tolist(), strict=True
-        ):
-            del self._slot_of[(code, w)]
-            self._free.append(slot)
+        pop = self._slot_of.pop
+        for key in zip(self._code[gone].tolist(), self._win[gone].tolist(), strict=True):
+            pop(key)
+        self._free.extend(gone.tolist())
         still = active[self._active[active]]
         self._next_drop = (
             float(((self._win[still] + 1) * self.size).min()) + self.lateness
@@ -267,16 +345,43 @@ class TumblingWindows:
         return cols
 
 
-def _group(codes: np.ndarray, wins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group events by (key code, window): returns (group of each event, code and window of
-    each group), groups numbered by first appearance."""
+def _group(
+    codes: np.ndarray, wins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group events by (key code, window): returns the group of each event, and the code,
+    window and number of events of each group. Groups are numbered in no particular order.
+
+    >>> inv, code, win, count = _group(np.array([1, 0, 1, 1]), np.array([7, 7, 7, 8]))
+    >>> [(int(code[g]), int(win[g])) for g in inv], count[inv].tolist()
+    ([(1, 7), (0, 7), (1, 7), (1, 8)], [2, 1, 2, 1])
+
+    Windows far apart use a hash table, not a dense one (same groups):
+
+    >>> for far in (10**6, 2**62):
+    ...     inv, code, win, count = _group(np.array([1, 0, 1]), np.array([far, 7, far]))
+    ...     print([(int(code[g]), int(win[g]) == far) for g in inv], count[inv].tolist())
+    [(1, True), (0, False), (1, True)] [2, 1, 2]
+    [(1, True), (0, False), (1, True)] [2, 1, 2]
+    """
     w_min = int(wins.min())
     span = int(wins.max()) - w_min + 1
     n_codes = int(codes.max()) + 1
-    if span * n_codes < 2**62:
+    cells = span * n_codes
+    if cells <= 4 * len(codes) + 4096:
+        # few (window, code) cells, as in a batch spanning a few windows: count in a table
+        comb = (wins - w_min) * n_codes + codes
+        counts = np.bincount(comb, minlength=cells)
+        uniq = np.flatnonzero(counts)
+        group_of = np.empty(cells, dtype=np.int64)
+        group_of[uniq] = np.arange(len(uniq))
+        return group_of[comb], uniq % n_codes, uniq // n_codes + w_min, counts[uniq]
+    if cells < 2**62:
         comb = (wins - w_min) * n_codes + codes
         inv, uniq = pd.factorize(comb)
-        return inv.astype(np.int64), uniq % n_codes, uniq // n_codes + w_min
+        inv = inv.astype(np.int64)
+        counts = np.bincount(inv, minlength=len(uniq))
+        return inv, uniq % n_codes, uniq // n_codes + w_min, counts
     pairs = np.stack([codes, wins], axis=1)
     uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64), uniq[:, 0], uniq[:, 1]
+    inv = inv.reshape(-1).astype(np.int64)
+    return inv, uniq[:, 0], uniq[:, 1], np.bincount(inv, minlength=len(uniq))
