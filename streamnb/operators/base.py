@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import math
 import traceback
+import weakref
 from collections import deque
 from typing import Any
 
 from streamz import Stream
 
-__all__ = ["DeadLetters", "StreamnbNode", "propagate_tick", "propagate_watermark"]
+__all__ = [
+    "NODE_ERRORS",
+    "DeadLetters",
+    "StreamnbNode",
+    "failing_node",
+    "propagate_tick",
+    "propagate_watermark",
+]
 
 
 class DeadLetters(Stream):
@@ -50,9 +58,38 @@ class DeadLetters(Stream):
         if error is not None:
             letter["error"] = error
             letter["traceback"] = "".join(traceback.format_exception(error))
+            failed = failing_node(error)
+            if failed is not None:
+                letter["failed_node"] = failed
+                NODE_ERRORS[failed] = NODE_ERRORS.get(failed, 0) + 1
         self.count += 1
         self.recent.append(letter)
         self._emit(letter)
+
+
+NODE_ERRORS: weakref.WeakKeyDictionary[Stream, int] = weakref.WeakKeyDictionary()
+"""Exceptions raised in each node (any streamz node) and caught at a streamnb source."""
+
+
+def failing_node(error: BaseException) -> Stream | None:
+    """The deepest streamz node on the traceback of ``error``: where a user function raised.
+
+    >>> from streamz import Stream
+    >>> s = Stream(); m = s.map(lambda x: 1 / x)
+    >>> try:
+    ...     s.emit(0)
+    ... except ZeroDivisionError as exc:
+    ...     failing_node(exc) is m
+    True
+    """
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, Stream):
+            found = candidate
+        tb = tb.tb_next
+    return found
 
 
 class StreamnbNode(Stream):
