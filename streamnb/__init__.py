@@ -15,7 +15,10 @@ from streamnb import (
     operators,  # noqa: F401  (registers the stream methods)
     plots,  # noqa: F401  (adds stream.plot)
 )
+from streamnb.notebook import graph
 from streamnb.operators.base import DeadLetters, StreamnbNode, propagate_watermark
+from streamnb.operators.count_window import CountWindow
+from streamnb.operators.session import Session
 from streamnb.operators.window import Window
 from streamnb.sources import (
     EventSource,
@@ -29,19 +32,22 @@ from streamnb.sources import (
     stop_all,
 )
 from streamnb.state.clock import Clock, ManualClock, SystemClock
-from streamnb.widgets import Controls, controls
+from streamnb.widgets import Controls, PipelineView, controls, show
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Clock",
     "Controls",
+    "CountWindow",
     "DeadLetters",
     "EventSource",
     "FromRecords",
     "ManualClock",
     "Market",
+    "PipelineView",
     "Replay",
+    "Session",
     "StreamnbNode",
     "SystemClock",
     "Window",
@@ -49,9 +55,11 @@ __all__ = [
     "all_sources",
     "controls",
     "from_records",
+    "graph",
     "market",
     "notebook",
     "propagate_watermark",
     "replay",
+    "show",
     "stop_all",
 ]

@@ -1,6 +1,15 @@
 """streamz nodes wrapping ``streamnb.state``: registering this package adds the methods."""
 
 from streamnb.operators.base import DeadLetters, StreamnbNode, propagate_watermark
+from streamnb.operators.count_window import CountWindow
+from streamnb.operators.session import Session
 from streamnb.operators.window import Window
 
-__all__ = ["DeadLetters", "StreamnbNode", "Window", "propagate_watermark"]
+__all__ = [
+    "CountWindow",
+    "DeadLetters",
+    "Session",
+    "StreamnbNode",
+    "Window",
+    "propagate_watermark",
+]

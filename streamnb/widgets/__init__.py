@@ -1,5 +1,6 @@
 """ipywidgets controls for streamnb sources."""
 
 from streamnb.widgets.controls import Controls, controls, downstream_nodes, graph_totals
+from streamnb.widgets.pipeline import PipelineView, show
 
-__all__ = ["Controls", "controls", "downstream_nodes", "graph_totals"]
+__all__ = ["Controls", "PipelineView", "controls", "downstream_nodes", "graph_totals", "show"]
