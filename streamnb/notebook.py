@@ -37,6 +37,7 @@ from typing import Any
 from streamz import Stream
 from streamz.sinks import Sink, _global_sinks
 
+from streamnb.operators.base import StreamnbNode
 from streamnb.sources.base import EventSource, all_sources, kernel_loop
 
 __all__ = ["CellRegistry", "graph", "install", "registry", "setup"]
@@ -183,8 +184,13 @@ class ErrorBadge:
 
     def errors(self) -> list[dict[str, Any]]:
         """Dead letters with an exception, raised in a node of this cell."""
-        mine = {id(n) for n in registry.live_nodes(self.cell)}
+        nodes = registry.live_nodes(self.cell)
+        mine = {id(n) for n in nodes}
         letters = []
+        for n in nodes:  # operators running user code under on_error="dead_letter"
+            own = getattr(n, "dead_letters", None)
+            if own is not None and not isinstance(n, EventSource):
+                letters.extend(letter for letter in own.recent if "error" in letter)
         for src in self.sources():
             for letter in src.dead_letters.recent:
                 if "error" not in letter:
@@ -296,10 +302,10 @@ if not getattr(Stream.__init__, "_streamnb", False):
 
 
 def _on_widget(widget: Any) -> None:
-    """Controls built by a cell stop their refresh timer when the cell is re-run."""
-    from streamnb.widgets import Controls
+    """Controls and pipeline views built by a cell stop their timers when it is re-run."""
+    from streamnb.widgets import Controls, PipelineView
 
-    if isinstance(widget, Controls):
+    if isinstance(widget, (Controls, PipelineView)):
         registry.on_teardown(widget.close)
 
 
@@ -313,3 +319,21 @@ def _watch_widgets() -> None:
 
 _watch_widgets()
 install()
+
+
+def _display_as_pipeline(self: Stream) -> None:
+    """Rich display of a streamnb node in a kernel: the live pipeline view around it."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    shell = get_ipython()
+    if shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell":
+        from streamnb.widgets import show
+
+        display(show(self))
+    else:
+        print(repr(self))
+
+
+for _cls in (StreamnbNode, EventSource):
+    _cls._ipython_display_ = _display_as_pipeline  # type: ignore[attr-defined]

@@ -1,13 +1,16 @@
 """streamz nodes wrapping ``streamnb.state``: registering this package adds the methods."""
 
+from streamnb.operators.apply import Apply, Keep
 from streamnb.operators.base import DeadLetters, StreamnbNode, propagate_watermark
 from streamnb.operators.count_window import CountWindow
 from streamnb.operators.session import Session
 from streamnb.operators.window import Window
 
 __all__ = [
+    "Apply",
     "CountWindow",
     "DeadLetters",
+    "Keep",
     "Session",
     "StreamnbNode",
     "Window",
