@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 from streamz import Source
 from tornado.ioloop import IOLoop
@@ -27,9 +28,51 @@ from streamnb.operators.base import DeadLetters, propagate_tick, propagate_water
 from streamnb.state.clock import Clock, SystemClock
 from streamnb.state.timeparse import column_to_seconds, to_seconds
 
-__all__ = ["EventSource", "all_sources", "kernel_loop", "stop_all"]
+__all__ = [
+    "EventSource",
+    "Unreadable",
+    "all_sources",
+    "is_missing",
+    "kernel_loop",
+    "not_a_record",
+    "plain",
+    "stop_all",
+]
 
 _SOURCES: weakref.WeakSet[EventSource] = weakref.WeakSet()
+
+
+class Unreadable(NamedTuple):
+    """An input item a reader could not turn into an event: what there was, and why."""
+
+    record: Any
+    reason: str
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python object, for messages: no ``np.True_`` or ``np.float64(1.0)``.
+
+    >>> plain(np.True_), plain(np.float64(1.5)), plain(np.datetime64("2026-01-01")), plain("x")
+    (True, 1.5, '2026-01-01', 'x')
+    """
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return str(value)  # .item() would give an int for nanosecond units
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def is_missing(value: Any) -> bool:
+    """True for the values that mean "no value": None, NaN, NaT and ``pd.NA``.
+
+    >>> [is_missing(v) for v in (None, float("nan"), pd.NaT, np.datetime64("NaT"), 0, "")]
+    [True, True, True, True, False, False]
+    """
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, (np.datetime64, np.timedelta64)) and bool(np.isnat(value))
 
 
 def kernel_loop() -> IOLoop | None:
@@ -219,10 +262,13 @@ class EventSource(Source):
                 item, f"{type(exc).__name__} downstream: {exc}", position, error=exc
             )
 
-    def _dead(self, record: Any, reason: str) -> None:
+    def _dead(self, record: Any, reason: str, position: int | None = None) -> None:
+        """Dead-letter ``record`` at ``position`` (by default the next one: the count goes on)."""
+        if position is None:
+            position = self._position
+            self._position += 1
         self.counters["dead_letters"] += 1
-        self.dead_letters.put(record, reason, self._position)
-        self._position += 1
+        self.dead_letters.put(record, reason, position)
 
     def _finish(self) -> None:
         if not self.finished:
@@ -230,48 +276,89 @@ class EventSource(Source):
             propagate_watermark(self, math.inf)
 
     # ------------------------------------------------------------ time checks
-    def _check_record(self, rec: Any) -> bool:
-        """True if ``rec`` has a usable event time; dead-letters it otherwise."""
+    def _check_record(self, rec: Any, position: int | None = None) -> bool:
+        """True if ``rec`` has a usable event time; dead-letters it at ``position`` otherwise."""
         if not isinstance(rec, dict):
-            self._dead(rec, f"expected a record (dict), got {type(rec).__name__}")
+            self._dead(rec, not_a_record(rec), position)
             return False
         if self.time is None:
             return True
         if self.time not in rec:
-            self._dead(rec, f"field {self.time!r} missing; fields are {list(rec)}")
+            self._dead(rec, f"field {self.time!r} missing; fields are {list(rec)}", position)
+            return False
+        if is_missing(rec[self.time]):
+            self._dead(rec, f"missing event time in field {self.time!r}", position)
             return False
         try:
             to_seconds(rec[self.time])
         except ValueError:
-            self._dead(rec, f"unreadable event time {rec[self.time]!r} in field {self.time!r}")
+            raw = plain(rec[self.time])
+            self._dead(rec, f"unreadable event time {raw!r} in field {self.time!r}", position)
             return False
         return True
 
     def _check_batch(self, df: pd.DataFrame) -> pd.DataFrame:
-        """The rows of ``df`` with a usable event time; dead-letters the others."""
+        """The rows of ``df`` with a usable event time; dead-letters the others.
+
+        ``df.index`` holds each row's position in the source's input: a dead letter carries
+        its row's position, and the rows returned keep theirs.
+        """
         if self.time is None or not len(df):
             return df
         if self.time not in df.columns:
-            for rec in df.to_dict("records"):
-                self._dead(rec, f"column {self.time!r} missing; columns are {list(df.columns)}")
+            reason = f"column {self.time!r} missing; columns are {list(df.columns)}"
+            for position, rec in zip(df.index, df.to_dict("records"), strict=True):
+                self._dead(rec, reason, int(position))
             return df.iloc[0:0]
         seconds, _ = column_to_seconds(df[self.time])
-        bad = pd.isna(seconds)
+        bad = np.isnan(seconds)
         if not bad.any():
             return df
-        # a bad row's position is its place in the source's input
-        base = self._position
         for i in bad.nonzero()[0]:
-            raw = df[self.time].iloc[i]
+            raw = plain(df[self.time].iloc[i])
             reason = (
                 f"missing event time in column {self.time!r}"
                 if pd.isna(raw)
                 else f"unreadable event time {raw!r} in column {self.time!r}"
             )
-            self.counters["dead_letters"] += 1
-            self.dead_letters.put(df.iloc[i].to_dict(), reason, base + int(i))
-        self._position += int(bad.sum())
+            rec = df.iloc[i : i + 1].to_dict("records")[0]
+            self._dead(rec, reason, int(df.index[i]))
         return df[~bad]
+
+    def _check_items(self, items: list[Any], start: int) -> pd.DataFrame:
+        """Items at positions ``start``, ``start + 1``, ... as one checked frame of records.
+
+        Non-records and ``Unreadable`` items are dead-lettered, in input order with the rest;
+        the frame's index holds the rows' positions.
+        """
+        parts: list[pd.DataFrame] = []
+        run: list[dict[str, Any]] = []
+        run_start = start
+
+        def flush() -> None:
+            if run:
+                df = pd.DataFrame.from_records(run)
+                df.index = pd.RangeIndex(run_start, run_start + len(run))
+                good = self._check_batch(df)
+                if len(good):
+                    parts.append(good)
+                run.clear()
+
+        for position, item in enumerate(items, start):
+            if isinstance(item, dict):
+                if not run:
+                    run_start = position
+                run.append(item)
+                continue
+            flush()
+            if isinstance(item, Unreadable):
+                self._dead(item.record, item.reason, position)
+            else:
+                self._dead(item, not_a_record(item), position)
+        flush()
+        if not parts:
+            return pd.DataFrame()
+        return parts[0] if len(parts) == 1 else pd.concat(parts)
 
     def __repr__(self) -> str:
         state = (
@@ -284,3 +371,8 @@ class EventSource(Source):
             else "running"
         )
         return f"<{type(self).__name__} {state} time={self.time!r} counters={self.counters}>"
+
+
+def not_a_record(value: Any) -> str:
+    """The reason for dead-lettering an item that is not a record."""
+    return f"expected a record (dict), got {type(value).__name__}"

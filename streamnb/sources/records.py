@@ -35,6 +35,14 @@ class FromRecords(EventSource):
     >>> _ = batches.run()
     >>> [len(b) for b in frames]
     [2, 1]
+
+    A batch's index holds its rows' positions in the input, as dead letters do:
+
+    >>> mixed = sn.from_records([{"ts": 1}, None, {"ts": "x"}, {"ts": 4}], time="ts", batch=4)
+    >>> frames = mixed.sink_to_list()
+    >>> _ = mixed.run()
+    >>> list(frames[0].index), [d["position"] for d in mixed.dead_letters.recent]
+    ([0, 3], [1, 2])
     """
 
     def __init__(
@@ -72,25 +80,24 @@ class FromRecords(EventSource):
         return None
 
     def _take(self) -> Any:
+        """The record at ``_i``, or the usable rows of the next ``batch`` as a frame indexed by
+        input position; ``None`` if all of it was dead-lettered."""
         i = self._i
         if self.batch is None:
             self._i = i + 1
+            self._position = i  # where _send counts it
             rec = self._frame.iloc[i].to_dict() if self._frame is not None else self._records[i]
-            return rec if self._check_record(rec) else None
+            return rec if self._check_record(rec, i) else None
         j = min(i + self.batch, self._n)
         self._i = j
         if self._frame is not None:
-            df = self._frame.iloc[i:j]
+            df = self._check_batch(self._frame.iloc[i:j])  # its index holds the positions
         else:
-            chunk = self._records[i:j]
-            bad = [r for r in chunk if not isinstance(r, dict)]
-            if bad:
-                for r in bad:
-                    self._dead(r, f"expected a record (dict), got {type(r).__name__}")
-                chunk = [r for r in chunk if isinstance(r, dict)]
-            df = pd.DataFrame.from_records(chunk) if chunk else pd.DataFrame()
-        df = self._check_batch(df)
-        return df if len(df) else None
+            df = self._check_items(self._records[i:j], i)
+        if not len(df):
+            return None
+        self._position = int(df.index[0])
+        return df
 
     def _peek_time(self) -> float | None:
         if self.time is None or self._i >= self._n:

@@ -78,13 +78,19 @@ def to_seconds(value: object) -> float:
 
     >>> to_seconds(12), to_seconds("12.5"), to_seconds(pd.Timestamp("1970-01-01 00:00:03"))
     (12.0, 12.5, 3.0)
+    >>> to_seconds(pd.NaT)
+    Traceback (most recent call last):
+    ...
+    ValueError: event time is NaT
     """
     if isinstance(value, float):
         if math.isnan(value):
             raise ValueError("event time is NaN")
         return value
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, (bool, np.bool_)) or value is None:
         raise ValueError(f"event time {value!r} is not a time")
+    if value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
+        raise ValueError("event time is NaT")
     if isinstance(value, Real):
         return float(value)
     if isinstance(value, pd.Timestamp):
@@ -123,7 +129,7 @@ def column_to_seconds(column: pd.Series) -> tuple[np.ndarray, bool]:
     # object or string: numbers, ISO strings, Timestamps, junk, all mixed
     numeric = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     numeric = numeric.copy()
-    bools = column.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
+    bools = column.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
     numeric[bools] = np.nan
     rest = np.isnan(numeric) & ~bools & column.notna().to_numpy()
     if not rest.any():

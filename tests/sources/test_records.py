@@ -75,12 +75,6 @@ BAD = [
 ]
 
 
-POSITION_BUG = (
-    "FromRecords._take dead-letters non-dicts of a batch at the running position before "
-    "_check_batch numbers the chunk's rows, so positions in a mixed batch are shifted"
-)
-
-
 def test_bad_records_are_dead_letters_with_reason_and_position():
     events, src = run_all(BAD, time="ts")
     assert [e["v"] for e in events] == [1, 9]
@@ -88,8 +82,7 @@ def test_bad_records_are_dead_letters_with_reason_and_position():
     assert [p for p, _ in got] == [1, 2, 3, 4, 5, 6, 7]
     assert got[0][1] == "field 'ts' missing; fields are ['v']"
     assert got[1][1] == "unreadable event time 'oops' in field 'ts'"
-    assert "'ts'" in got[2][1] and "None" in got[2][1]
-    assert "'ts'" in got[3][1] and "nan" in got[3][1]
+    assert got[2][1] == got[3][1] == "missing event time in field 'ts'"
     assert got[4][1] == "expected a record (dict), got list"
     assert got[5][1] == "expected a record (dict), got NoneType"
     assert "True" in got[6][1]
@@ -105,15 +98,7 @@ def test_bad_records_in_batches(batch):
     assert src.counters["events"] + src.counters["dead_letters"] == len(BAD)
 
 
-@pytest.mark.parametrize(
-    "batch",
-    [
-        1,
-        pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=POSITION_BUG)),
-        pytest.param(4, marks=pytest.mark.xfail(strict=True, reason=POSITION_BUG)),
-        pytest.param(100, marks=pytest.mark.xfail(strict=True, reason=POSITION_BUG)),
-    ],
-)
+@pytest.mark.parametrize("batch", [1, 2, 4, 100])
 def test_dead_letter_positions_point_at_the_input_in_batches(batch):
     _, src = run_all(BAD, time="ts", batch=batch)
     for letter in src.dead_letters.recent:
@@ -122,6 +107,44 @@ def test_dead_letter_positions_point_at_the_input_in_batches(batch):
             assert letter["record"]["v"] == original["v"], letter
         else:
             assert letter["record"] == original, letter
+    got = [letter["position"] for letter in src.dead_letters.recent]
+    assert got == [1, 2, 3, 4, 5, 6, 7]  # in input order too
+
+
+@pytest.mark.parametrize("as_frame", [False, True])
+@pytest.mark.parametrize("batch", [1, 2, 4, 100])
+def test_batch_rows_carry_their_input_positions_as_index(batch, as_frame):
+    data = [r if isinstance(r, dict) else {"v": -1} for r in BAD] if as_frame else BAD
+    src = sn.from_records(pd.DataFrame(data) if as_frame else data, time="ts", batch=batch)
+    frames = src.sink_to_list()
+    src.run()
+    rows = [(int(i), r) for f in frames for i, r in f.to_dict("index").items()]
+    assert [(i, r["v"]) for i, r in rows] == [(0, 1), (8, 9)]
+    dead = [d["position"] for d in src.dead_letters.recent]
+    assert sorted([i for i, _ in rows] + dead) == list(range(len(BAD)))  # each position once
+
+
+def test_reasons_show_plain_values_not_numpy_reprs():
+    df = pd.DataFrame({"ts": [True, False], "v": [1.0, 2.0]})
+    for batch in (None, 2):
+        _, src = run_all(df, time="ts", batch=batch)
+        where = "column" if batch else "field"
+        assert [r for _, r in letters(src)] == [
+            f"unreadable event time True in {where} 'ts'",
+            f"unreadable event time False in {where} 'ts'",
+        ]
+        assert type(src.dead_letters.recent[0]["record"]["ts"]) is bool
+    records = [{"ts": np.True_}, {"ts": np.float64("nan")}, {"ts": np.datetime64("NaT")}]
+    _, src = run_all(records, time="ts")
+    got = [r for _, r in letters(src)]
+    assert got == [
+        "unreadable event time True in field 'ts'",
+        "missing event time in field 'ts'",
+        "missing event time in field 'ts'",
+    ]
+    obj = pd.DataFrame({"ts": pd.Series([np.float64(1.0), np.str_("x")], dtype=object)})
+    _, src = run_all(obj, time="ts", batch=2)
+    assert letters(src) == [(1, "unreadable event time 'x' in column 'ts'")]
 
 
 def test_bad_rows_of_a_dataframe():
@@ -144,11 +167,13 @@ def test_missing_time_column_in_a_dataframe():
     assert letters(src)[0][1] == "column 'ts' missing; columns are ['t']"
 
 
-def test_datetime_column_with_nat():
+@pytest.mark.parametrize("batch", [None, 3])
+def test_datetime_column_with_nat(batch):
     df = pd.DataFrame({"ts": pd.to_datetime(["2026-01-01", None, "2026-01-02"]), "v": [1, 2, 3]})
-    events, src = run_all(df, time="ts", batch=3)
+    events, src = run_all(df, time="ts", batch=batch)
     assert [e["v"] for e in events] == [1, 3]
-    assert letters(src) == [(1, "missing event time in column 'ts'")]
+    where = "column" if batch else "field"
+    assert letters(src) == [(1, f"missing event time in {where} 'ts'")]
 
 
 def test_time_none_accepts_any_record_and_still_rejects_non_records():

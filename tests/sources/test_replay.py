@@ -295,17 +295,148 @@ def test_csv_blank_time_cell_is_a_dead_letter(tmp_path, batch):
     assert_conserved(src)
 
 
-def test_csv_that_cannot_be_parsed_ends_with_a_dead_letter(tmp_path):
+@pytest.mark.parametrize("batch", [None, 1, 2, 100])
+def test_ragged_csv_rows_are_dead_letters_and_every_good_row_is_read(tmp_path, batch):
     path = tmp_path / "ragged.csv"
-    path.write_text("ts,v\n1,1\n2,2\n3,3,3,3\n4,4\n")
-    events, src = replay_all(path, time="ts", batch=1)
-    assert events == [{"ts": 1, "v": 1}, {"ts": 2, "v": 2}]
-    ((position, reason),) = reasons(src)
-    assert position == 2
-    assert reason.startswith("malformed CSV in ragged.csv after 2 rows (")
-    assert "line 4" in reason and reason.endswith("the rest of the file is skipped")
-    assert src.finished
+    path.write_text("ts,v\n1,1\n2,2\n3,3,3,3\n4,4\n5\n6,6\n")
+    events, src = replay_all(path, time="ts", batch=batch)
+    assert events == [{"ts": t, "v": t} for t in (1, 2, 4, 6)]
+    assert reasons(src) == [
+        (2, "ragged CSV row 4 of ragged.csv: expected 2 fields, found 4"),
+        (4, "ragged CSV row 6 of ragged.csv: expected 2 fields, found 1"),
+    ]
+    assert [d["record"] for d in src.dead_letters.recent] == ["3,3,3,3", "5"]
+    assert src.finished and src.counters["read"] == 6
     assert_conserved(src)
+
+
+def messy_csv(path, n=3000):
+    """A CSV of ``n`` events, many blocks long, with ragged rows and bad times in it."""
+    lines = ["ts,k,price"]
+    bad = {}
+    for i in range(n):
+        if i % 701 == 350:
+            lines.append(f"{i},k{i % 3},{i}.5,surplus")
+            bad[i] = "ragged"
+        elif i % 997 == 600:
+            lines.append(f"oops,k{i % 3},{i}")
+            bad[i] = "oops"
+        elif i == n - 1:
+            lines.append(f"{i}")
+            bad[i] = "ragged"
+        else:
+            lines.append(f"{i},k{i % 3},{i if i < 1500 else i + 0.25}")
+    path.write_text("\n".join(lines) + "\n")
+    return bad
+
+
+@pytest.mark.parametrize("batch", [None, 1, 7, 1000])
+@pytest.mark.parametrize("chunk_size", [1024, 1 << 20])
+def test_ragged_rows_in_a_file_of_many_blocks_keep_positions(tmp_path, batch, chunk_size):
+    path = tmp_path / "messy.csv"
+    n = 3000
+    bad = messy_csv(path, n)
+    assert os.path.getsize(path) > 20 * 1024
+    src = sn.replay(path, time="ts", batch=batch, chunk_size=chunk_size)
+    out = src.sink_to_list()
+    src.run()
+    if batch is None:
+        rows = [(None, r) for r in out]  # records have no index: check their order
+    else:
+        assert all(len(f) <= batch for f in out)
+        rows = [(int(i), r) for f in out for i, r in f.to_dict("index").items()]
+        assert all(i == int(r["ts"]) for i, r in rows)  # the index is the position in the file
+    good = [i for i in range(n) if i not in bad]
+    assert [int(r["ts"]) for _, r in rows] == good
+    # with one block, "oops" makes the time column text (the first block with values decides)
+    assert all(float(r["price"]) == int(r["ts"]) + (int(r["ts"]) >= 1500) / 4 for _, r in rows)
+    letters = reasons(src)
+    assert [p for p, _ in letters] == sorted(bad)
+    for p, reason in letters:
+        if bad[p] == "ragged":
+            want = 4 if p < n - 1 else 1
+            assert reason == f"ragged CSV row {p + 2} of messy.csv: expected 3 fields, found {want}"
+        else:
+            assert reason == "unreadable event time 'oops' in " + (
+                "field 'ts'" if batch is None else "column 'ts'"
+            )
+    assert src.counters["read"] == n == len(rows) + src.dead_letters.count
+    assert_conserved(src)
+
+
+def test_csv_column_types_stay_the_same_across_blocks(tmp_path):
+    path = tmp_path / "messy.csv"
+    messy_csv(path)
+    src = sn.replay(path, time="ts", batch=100, chunk_size=1024)
+    frames = src.sink_to_list()
+    src.run()
+    kinds = {(str(f["ts"].dtype), str(f["k"].dtype), str(f["price"].dtype)) for f in frames}
+    # integers; floats where a price has a fraction; "oops" kept as text, so the time
+    # column of its batch holds objects: the number 600 and the text of the bad row
+    assert kinds <= {
+        ("int64", "str", "int64"),
+        ("int64", "str", "float64"),
+        ("object", "str", "int64"),
+        ("object", "str", "float64"),
+    }
+    assert ("int64", "str", "float64") in kinds
+    records = sn.replay(path, time="ts", chunk_size=1024).sink_to_list()
+    assert all(type(r["ts"]) is int for r in records)
+
+
+def test_a_clean_csv_gives_the_same_events_for_any_block_and_batch(tmp_path):
+    path = write(tmp_path / "data.csv", RECORDS * 40)
+    want = RECORDS * 40
+    for chunk in (64, 300, 1 << 20):
+        for batch in (None, 1, 9, 1000):
+            events, src = replay_all(path, time="ts", batch=batch, chunk_size=chunk)
+            assert events == want, (chunk, batch)
+            assert [type(v) for v in events[-1].values()] == [float, str, float, int]
+            assert src.dead_letters.count == 0
+
+
+def test_csv_rows_longer_than_a_block_are_read_once(tmp_path):
+    records = [{"ts": i, "note": "x" * (10 * i + 1)} for i in range(30)]
+    path = write(tmp_path / "long.csv", records)
+    for batch in (None, 4):
+        events, src = replay_all(path, time="ts", batch=batch, chunk_size=16)
+        assert events == records
+        assert src.counters["read"] == 30
+    events, src = replay_all(path, time="ts", chunk_size=16, max_record=64)
+    assert 0 < len(events) < 30 and events == records[: len(events)]
+    ((position, reason),) = reasons(src)
+    assert position == len(events) and reason.startswith("malformed CSV in long.csv after ")
+    assert reason.endswith("the rest of the file is skipped")
+    assert_conserved(src)
+
+
+def test_blank_lines_and_quoted_newlines_do_not_shift_positions(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('\nts,v\n1,a\n\n\n2,"x\ny, z"\n3,b,c\n\n4,d\n\n')
+    for batch in (None, 2):
+        events, src = replay_all(path, time="ts", batch=batch)
+        assert events == [{"ts": 1, "v": "a"}, {"ts": 2, "v": "x\ny, z"}, {"ts": 4, "v": "d"}]
+        assert reasons(src) == [(2, "ragged CSV row 4 of q.csv: expected 2 fields, found 3")]
+        assert_conserved(src)
+
+
+def test_csv_row_that_is_not_utf8_is_a_dead_letter(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"ts,s\n1,ok\n2,caf\xe9\n3,\xc3\xbc\n")
+    for batch in (None, 3):
+        events, src = replay_all(path, time="ts", batch=batch)
+        assert events == [{"ts": 1, "s": "ok"}, {"ts": 3, "s": "ü"}]
+        assert reasons(src) == [(1, "CSV row 3 of latin.csv is not UTF-8 text (column 's')")]
+        assert src.dead_letters.recent[0]["record"] == {"ts": b"2", "s": b"caf\xe9"}
+        assert_conserved(src)
+
+
+def test_header_only_and_blank_csv_files_replay_nothing(tmp_path):
+    for text in ("ts,v\n", "ts,v", "\n\n"):
+        path = tmp_path / "h.csv"
+        path.write_text(text)
+        events, src = replay_all(path, time="ts", batch=2)
+        assert events == [] and src.finished and src.dead_letters.count == 0
 
 
 def test_parquet_with_null_times(tmp_path):
