@@ -32,7 +32,7 @@ from streamnb.sources import (
     stop_all,
 )
 from streamnb.state.clock import Clock, ManualClock, SystemClock
-from streamnb.widgets import Controls, PipelineView, controls, show
+from streamnb.widgets import Controls, Inject, PipelineView, controls, inject, show
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ __all__ = [
     "DeadLetters",
     "EventSource",
     "FromRecords",
+    "Inject",
     "ManualClock",
     "Market",
     "PipelineView",
@@ -56,6 +57,7 @@ __all__ = [
     "controls",
     "from_records",
     "graph",
+    "inject",
     "market",
     "notebook",
     "propagate_watermark",

@@ -1,6 +1,16 @@
 """ipywidgets controls for streamnb sources."""
 
 from streamnb.widgets.controls import Controls, controls, downstream_nodes, graph_totals
+from streamnb.widgets.inject import Inject, inject
 from streamnb.widgets.pipeline import PipelineView, show
 
-__all__ = ["Controls", "PipelineView", "controls", "downstream_nodes", "graph_totals", "show"]
+__all__ = [
+    "Controls",
+    "Inject",
+    "PipelineView",
+    "controls",
+    "downstream_nodes",
+    "graph_totals",
+    "inject",
+    "show",
+]
