@@ -4,6 +4,12 @@ A batch is reduced to one partial per group with ``np.bincount`` / ``ufunc.at``,
 into the slots; a record updates one slot. Missing values (None/NaN) are skipped, as pandas
 and SQL do; ``count`` of a window counts its events, ``{col}_count`` the non-missing values.
 
+Besides these statistics, an aggregate may be holistic or user-defined (see
+:mod:`streamnb.state.holistic`): ``"median"``, a quantile ``"q0.9"`` or percentile ``"p95"``
+(numpy's default linear interpolation, as ``np.quantile``), a function of the window's values
+(``np.ptp``, or a named lambda), or a mergeable class (``update``/``merge``/``get``). Holistic
+aggregates (quantiles, functions) hold every value of an open window in memory.
+
 >>> stats = SlotStats({"price": ("mean", "max")}, capacity=4)
 >>> stats.init_slots(np.array([0, 1]))
 >>> stats.merge(np.array([0, 1]), np.array([0, 0, 1]), 2,
@@ -14,11 +20,15 @@ and SQL do; ``count`` of a window counts its events, ``{col}_count`` the non-mis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
-__all__ = ["SUPPORTED_AGGS", "SlotStats", "normalise_agg"]
+from streamnb.state.holistic import AggName, HolisticSlots, Mergeable, Spec, parse_quantile
+
+__all__ = ["SUPPORTED_AGGS", "AggName", "Mergeable", "SlotStats", "agg_spec", "normalise_agg"]
 
 SUPPORTED_AGGS = ("count", "sum", "mean", "min", "max", "first", "last", "std", "var")
 
@@ -36,13 +46,33 @@ _NEEDS = {
 }
 
 
-def normalise_agg(agg: Mapping[str, str | Iterable[str]] | None) -> dict[str, tuple[str, ...]]:
-    """``{"price": "mean"}`` or ``{"price": ["mean", "max"]}`` as ``{column: (agg, ...)}``.
+AggSpec = str | Callable[..., Any] | type | tuple[str, Any]
+
+
+def normalise_agg(
+    agg: Mapping[str, AggSpec | Iterable[AggSpec] | Mapping[str, Any]] | None,
+) -> dict[str, tuple[str, ...]]:
+    """The aggregates of each column as ``{column: (name, ...)}``, in the order given; output
+    columns are ``{column}_{name}``.
+
+    An aggregate is a name (``"mean"``, ``"median"``, ``"q0.9"``, ``"p95"``, ...), a function
+    of the window's values named by its ``__name__``, a ``(name, function)`` pair, a mergeable
+    class (see :class:`~streamnb.state.holistic.Mergeable`), or a list of these; a dict
+    ``{name: function_class_or_aggregate_name}`` names each one. The names of functions and
+    classes are :class:`~streamnb.state.holistic.AggName` strings that carry them.
 
     >>> normalise_agg({"price": ["mean", "max"], "volume": "sum"})
     {'price': ('mean', 'max'), 'volume': ('sum',)}
     >>> normalise_agg(None)
     {}
+    >>> normalise_agg({"price": ["median", "p95", np.ptp, ("spread", np.ptp)]})
+    {'price': ('median', 'p95', 'ptp', 'spread')}
+    >>> normalise_agg({"price": {"range": lambda v: v.max() - v.min(), "avg": "mean"}})
+    {'price': ('range', 'avg')}
+    >>> normalise_agg({"price": lambda v: v.max()})
+    Traceback (most recent call last):
+    ...
+    ValueError: a lambda for column 'price' has no name for its output column; pass ('name', ...
     """
     if agg is None:
         return {}
@@ -51,41 +81,184 @@ def normalise_agg(agg: Mapping[str, str | Iterable[str]] | None) -> dict[str, tu
             f"agg must be a dict like {{'price': ['mean', 'max']}}, not {type(agg).__name__}"
         )
     out: dict[str, tuple[str, ...]] = {}
-    for column, names in agg.items():
-        names = (names,) if isinstance(names, str) else tuple(names)
+    for column, given in agg.items():
+        column = str(column)
+        if isinstance(given, Mapping):
+            names = [_named(column, name, impl) for name, impl in given.items()]
+        elif isinstance(given, Iterable) and not isinstance(given, str) and not _is_pair(given):
+            names = [_one(column, item) for item in given]
+        else:
+            names = [_one(column, given)]
+        seen: dict[str, Spec] = {}
         for name in names:
-            if name not in SUPPORTED_AGGS:
+            spec = agg_spec(name)
+            if seen.setdefault(name, spec) != spec:
                 raise ValueError(
-                    f"unknown aggregate {name!r} for column {column!r}; "
-                    f"choose from {', '.join(SUPPORTED_AGGS)}"
+                    f"two different aggregates of column {column!r} are named {name!r} "
+                    f"(output column {column}_{name}); name one differently, "
+                    f"e.g. {{{column!r}: {{'my_{name}': func}}}}"
                 )
-        out[str(column)] = names
+        out[column] = tuple(names)
     return out
 
 
+def agg_spec(name: str) -> Spec:
+    """How the aggregate ``name`` (as in :func:`normalise_agg`'s output) is computed:
+    ``("base", stat)``, ``("quantile", q)``, ``("func", f)`` or ``("class", cls)``.
+
+    >>> agg_spec("mean"), agg_spec("p95"), agg_spec("median")
+    (('base', 'mean'), ('quantile', 0.95), ('quantile', 0.5))
+    """
+    if isinstance(name, AggName):
+        return name.spec
+    if name in _NEEDS:
+        return ("base", name)
+    q = parse_quantile(name)
+    if q is None:
+        raise ValueError(f"unknown aggregate {name!r}")
+    return ("quantile", q)
+
+
+def _is_pair(x: Any) -> bool:
+    return (
+        isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) and not isinstance(x[1], str)
+    )
+
+
+def _one(column: str, item: Any) -> str:
+    """One aggregate given without an explicit name."""
+    if isinstance(item, AggName):
+        return item
+    if isinstance(item, str):
+        return _builtin(column, item)
+    if _is_pair(item):
+        return _named(column, *item)
+    if isinstance(item, type):
+        _check_class(column, item)
+        name = getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            name = item.__name__.lower()
+        return AggName(name, ("class", item))
+    if callable(item):
+        name = getattr(item, "__name__", None)
+        if not isinstance(name, str) or not name or name.startswith("<"):
+            what = "a lambda" if name == "<lambda>" else f"the function {item!r}"
+            raise ValueError(
+                f"{what} for column {column!r} has no name for its output column; "
+                f"pass ('name', func) or {{{column!r}: {{'name': func}}}}"
+            )
+        return AggName(name, ("func", item))
+    raise TypeError(_not_an_aggregate(column, item))
+
+
+def _named(column: str, name: Any, impl: Any) -> str:
+    """One aggregate given with its output name."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(
+            f"aggregate names of column {column!r} must be non-empty strings, got {name!r}"
+        )
+    if isinstance(impl, str):
+        builtin = _builtin(column, impl)
+        return builtin if name == builtin else AggName(name, agg_spec(builtin))
+    if isinstance(impl, type):
+        _check_class(column, impl)
+        return AggName(name, ("class", impl))
+    if callable(impl):
+        return AggName(name, ("func", impl))
+    raise TypeError(_not_an_aggregate(column, impl, name))
+
+
+def _builtin(column: str, name: str) -> str:
+    try:
+        if name in _NEEDS or parse_quantile(name) is not None:
+            return name
+    except ValueError as exc:
+        raise ValueError(f"{exc} (column {column!r})") from None
+    close = difflib.get_close_matches(name, [*SUPPORTED_AGGS, "median"], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ValueError(
+        f"unknown aggregate {name!r} for column {column!r}; {hint}choose from "
+        f"{', '.join(SUPPORTED_AGGS)}, median, a quantile such as 'q0.9' or 'p95', "
+        "a function of the values, or a mergeable class"
+    )
+
+
+def _check_class(column: str, cls: type) -> None:
+    missing = [m for m in ("update", "merge", "get") if not callable(getattr(cls, m, None))]
+    if missing:
+        raise TypeError(
+            f"class {cls.__name__} given for column {column!r} is not a mergeable aggregate: "
+            f"it lacks {', '.join(missing)}; implement update(values), merge(other) and get(), "
+            "or pass a function of the values"
+        )
+
+
+def _not_an_aggregate(column: str, item: Any, name: str | None = None) -> str:
+    what = f"aggregate {name!r}" if name else "an aggregate"
+    if all(callable(getattr(item, m, None)) for m in ("update", "merge", "get")):
+        return (
+            f"{what} of column {column!r} is an instance of {type(item).__name__}; "
+            "pass the class itself (it is instantiated once per window)"
+        )
+    return (
+        f"{what} of column {column!r} must be a name such as 'mean' or 'p95', a function, "
+        f"a mergeable class, a list of these or a dict {{name: function}}; got {item!r}"
+    )
+
+
 class SlotStats:
-    """Base statistics for every aggregated column, stored in arrays indexed by slot."""
+    """Statistics of every aggregated column, per slot: base statistics in arrays indexed by
+    slot, holistic and user-defined aggregates in a :class:`HolisticSlots` (``holistic``).
+
+    Holistic aggregates (median, quantiles, functions) keep every non-missing value of a slot
+    until :meth:`init_slots` empties it: memory grows with the events of the open windows.
+
+    >>> stats = SlotStats(normalise_agg({"v": ["mean", "median", np.ptp]}), capacity=2)
+    >>> stats.init_slots(np.array([0, 1]))
+    >>> stats.merge(np.array([0, 1]), np.array([0, 0, 1, 0]), 2,
+    ...             {"v": np.array([1.0, 9.0, 4.0, 2.0])}, np.zeros(4))
+    >>> [stats.result(np.array([0, 1]), "v", a).tolist() for a in ("mean", "median", "ptp")]
+    [[4.0, 4.0], [2.0, 4.0], [8.0, 0.0]]
+    """
 
     def __init__(self, aggs: Mapping[str, tuple[str, ...]], capacity: int = 64) -> None:
         self.aggs = dict(aggs)
-        self.needs = {
-            col: set().union(*(_NEEDS[a] for a in names)) for col, names in self.aggs.items()
+        specs = {col: {a: agg_spec(a) for a in names} for col, names in self.aggs.items()}
+        # result() of a base aggregate, possibly under another name: the statistic it reads
+        self._base = {
+            (col, a): spec[1]
+            for col, s in specs.items()
+            for a, spec in s.items()
+            if spec[0] == "base"
         }
+        needs = {col: set() for col in self.aggs}
+        for (col, _), stat in self._base.items():
+            needs[col] |= _NEEDS[stat]
+        self.needs = {col: n for col, n in needs.items() if n}  # columns with base statistics
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
         for col, needs in self.needs.items():
             for stat in sorted(needs):
                 for name in _ARRAYS[stat]:
                     self.arrays[(col, name)] = np.empty(capacity)
+        self.holistic = HolisticSlots(
+            {col: {a: sp for a, sp in s.items() if sp[0] != "base"} for col, s in specs.items()},
+            capacity,
+        )
+        self._has_holistic = bool(self.holistic)
 
     def grow(self, capacity: int) -> None:
         for k, arr in self.arrays.items():
             new = np.empty(capacity)
             new[: len(arr)] = arr
             self.arrays[k] = new
+        if self._has_holistic:
+            self.holistic.grow(capacity)
 
     def init_slots(self, slots: np.ndarray) -> None:
         for (_, name), arr in self.arrays.items():
             arr[slots] = _INITIAL[name]
+        if self._has_holistic:
+            self.holistic.init_slots(slots)
 
     def merge(
         self,
@@ -143,6 +316,8 @@ class SlotStats:
                 a[(col, "max")][slots] = np.maximum(a[(col, "max")][slots], m)
             if "first" in needs or "last" in needs:
                 self._merge_first_last(col, needs, slots, inv, v, valid, times)
+        if self._has_holistic:
+            self.holistic.merge(slots, inv, values)
 
     def merge_one(self, slot: int, values: Mapping[str, float], t: float) -> None:
         """Fold one event into ``slot``: what :meth:`merge` does with a batch of one event,
@@ -184,6 +359,8 @@ class SlotStats:
             if "last" in needs and t >= a[(col, "last_t")][slot]:
                 a[(col, "last_t")][slot] = t
                 a[(col, "last")][slot] = v
+        if self._has_holistic:
+            self.holistic.merge_one(slot, values)
 
     def _merge_first_last(self, col, needs, slots, inv, v, valid, times) -> None:
         idx = np.flatnonzero(valid)
@@ -211,6 +388,11 @@ class SlotStats:
 
     def result(self, slots: np.ndarray, col: str, agg: str) -> np.ndarray:
         """Aggregate ``agg`` of column ``col`` for each slot (NaN where it has no value)."""
+        base = self._base.get((col, agg))
+        if base is not None:
+            agg = base
+        elif col in self.holistic.specs and agg in self.holistic.specs[col]:
+            return self.holistic.result(slots, col, agg)
         a = self.arrays
         with np.errstate(invalid="ignore", divide="ignore"):
             if agg == "count":
@@ -255,6 +437,8 @@ class SlotStats:
             raise ValueError("combine needs as many destination slots as source slots")
         if not len(dst):
             return
+        if self._has_holistic:
+            self.holistic.combine(dst, src)
         # fancy assignment needs distinct destinations: fold repeated ones in rounds
         order = np.argsort(dst, kind="stable")
         d = dst[order]
