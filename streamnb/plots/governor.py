@@ -72,11 +72,11 @@ class RenderGovernor:
         """New data is buffered: render now, or as soon as the rate limit allows."""
         self.requests += 1
         self.pending = True
-        if self._scheduled:
-            return
         wait = self._last + self.interval - self.clock.now()
-        if wait <= 0:
-            self.flush()
+        if wait <= 0:  # due (even if a deferred render is scheduled: a busy cell may be
+            self.flush()  # holding the loop, and the timer would only fire after it)
+            return
+        if self._scheduled:
             return
         loop = self.loop or kernel_loop()
         if loop is not None:

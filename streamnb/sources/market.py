@@ -125,6 +125,12 @@ class Market(EventSource):
     def time_is_datetime(self) -> bool:
         return True
 
+    @property
+    def feed_time(self) -> float:
+        """Feed time (epoch seconds) up to which arrivals have been handed out: ``step()``
+        moves it one tick (``interval`` x ``speed``) at least, past empty ticks."""
+        return self._feed_now
+
     # ------------------------------------------------------------- generation
     def _generate_block(self) -> None:
         count = _BLOCK if self.n is None else min(_BLOCK, self.n - self._generated)

@@ -157,5 +157,7 @@ def seconds_to_times(seconds: np.ndarray, as_datetime: bool) -> np.ndarray | pd.
     """
     if not as_datetime:
         return seconds
-    nanos = np.round(np.asarray(seconds, dtype="float64") * 1e9).astype("int64")
+    # float64 epoch seconds resolve ~0.2 µs today: round to whole microseconds, so a
+    # datetime that went in (pandas' usual µs resolution) comes back exactly
+    nanos = np.round(np.asarray(seconds, dtype="float64") * 1e6).astype("int64") * 1000
     return pd.DatetimeIndex(nanos.astype("datetime64[ns]"))

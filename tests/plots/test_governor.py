@@ -55,3 +55,21 @@ def test_a_running_loop_renders_the_last_update_without_another_request():
 def test_bad_max_fps_is_refused():
     with pytest.raises(ValueError, match="max_fps"):
         RenderGovernor(lambda: None, max_fps=0)
+
+
+def test_a_busy_loop_still_renders_at_the_rate_limit():
+    """A cell running a loop holds the event loop: scheduled renders cannot fire, so a
+    request that finds a render overdue draws at once."""
+    renders = []
+
+    async def busy_cell():
+        clock = ManualClock()
+        gov = RenderGovernor(lambda: renders.append(clock.now()), max_fps=20, clock=clock)
+        for _ in range(200):  # 2 s of updates, never yielding to the loop
+            gov.request()
+            clock.advance(0.01)
+        return gov
+
+    gov = asyncio.run(busy_cell())
+    assert len(renders) >= 39  # one per 1/20 s (minus rounding), not just the first
+    assert gov.renders == len(renders)
