@@ -38,6 +38,7 @@ from streamz import Stream
 from streamz.sinks import Sink, _global_sinks
 
 from streamnb.operators.base import StreamnbNode
+from streamnb.operators.tracking import add_collector
 from streamnb.sources.base import EventSource, all_sources, kernel_loop
 
 __all__ = ["CellRegistry", "graph", "install", "registry", "setup"]
@@ -288,17 +289,7 @@ def _start_badge_timer() -> None:
 
 
 # Every streamz node built from now on is recorded with the running cell.
-_original_init = Stream.__init__
-
-
-def _recording_init(self: Stream, *args: Any, **kwargs: Any) -> None:
-    _original_init(self, *args, **kwargs)
-    registry.add(self)
-
-
-if not getattr(Stream.__init__, "_streamnb", False):
-    _recording_init._streamnb = True  # type: ignore[attr-defined]
-    Stream.__init__ = _recording_init  # type: ignore[method-assign]
+add_collector(registry.add)
 
 
 def _on_widget(widget: Any) -> None:
