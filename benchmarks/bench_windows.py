@@ -8,11 +8,18 @@ once from a fixed seed:
 (b) streamnb, record at a time, on the first ``--subset`` events;
 (c) a hand-written pure-Python dict loop with the same watermark semantics (the baseline);
 (d) plain streamz, one ``emit`` per event, ``map`` + ``accumulate`` windowing, on the subset;
-(e) pandas ``groupby`` per batch: the aggregation alone, no watermark, no late data.
+(e) pandas ``groupby`` per batch: the aggregation alone, no watermark, no late data;
+(f) streamnb, batched, from the list of dicts: ``sn.from_records(records, batch=B)``;
+(g) bare streamz, ``emit -> sink`` per event, no work at all: the floor of (b), on the subset;
+(h) streamnb, batched, sliding windows of 1 s every 250 ms (four windows per event);
+(i) streamnb, batched, 30 s session windows per symbol;
+(j) a streamnb source into a sink, record at a time, no window: the floor of (b);
+(k) the same from the list of dicts in batches: the floor of (f).
 
 Before any figure is printed, the final window results (last pane of every window) and the
-late events of (a), (b), (c) and (d) are checked against each other, so the benchmark cannot
-report numbers for wrong results. A second, fresh process then runs an endless market feed
+late events of (a), (b), (c), (d) and (f) are checked against each other, and those of (h) and
+(i) against the same windows computed record at a time on the subset, so the benchmark
+cannot report numbers for wrong results. A second, fresh process then runs an endless market feed
 and samples memory and ``open_windows`` to show that state stays bounded.
 
 Run ``python benchmarks/bench_windows.py --help`` for the options.
@@ -82,9 +89,17 @@ def make_workload(n: int, symbols: int, seed: int = 0) -> pd.DataFrame:
 Collect = Callable[[], tuple[pd.DataFrame, list]]
 
 
-def run_streamnb_batched(df: pd.DataFrame, batch: int) -> Collect:
+def _make_window(src: Any, every: str | None = None, session: str | None = None) -> Any:
+    if session is not None:
+        return src.session(session, key="symbol", agg=AGG, watermark="2s")
+    if every is not None:
+        return src.window("1s", every=every, key="symbol", agg=AGG, watermark="2s")
+    return src.window("1s", key="symbol", agg=AGG, watermark="2s")
+
+
+def run_streamnb_batched(df: pd.DataFrame | list[dict], batch: int, **kinds: Any) -> Collect:
     src = sn.from_records(df, time="ts", batch=batch)
-    w = src.window("1s", key="symbol", agg=AGG, watermark="2s")
+    w = _make_window(src, **kinds)
     frames: list[pd.DataFrame] = []
     late_frames: list[pd.DataFrame] = []
     sinks = [w.sink(frames.append), w.late.sink(late_frames.append)]
@@ -93,15 +108,17 @@ def run_streamnb_batched(df: pd.DataFrame, batch: int) -> Collect:
         s.destroy()
 
     def collect() -> tuple[pd.DataFrame, list]:
-        late = pd.concat(late_frames) if late_frames else df.iloc[0:0]
+        if not late_frames:
+            return pd.concat(frames, ignore_index=True), []
+        late = pd.concat(late_frames)
         return pd.concat(frames, ignore_index=True), _late_pairs(late["ts"], late["symbol"])
 
     return collect
 
 
-def run_streamnb_records(records: list[dict]) -> Collect:
+def run_streamnb_records(records: list[dict], **kinds: Any) -> Collect:
     src = sn.from_records(records, time="ts")
-    w = src.window("1s", key="symbol", agg=AGG, watermark="2s")
+    w = _make_window(src, **kinds)
     frames: list[pd.DataFrame] = []
     late: list[dict] = []
     sinks = [w.sink(frames.append), w.late.sink(late.append)]
@@ -253,6 +270,27 @@ def run_plain_streamz(records: list[dict]) -> Collect:
     return lambda: (_tuples_frame(panes), state.late)
 
 
+def run_bare_streamz(records: list[dict]) -> int:
+    """The floor of any per-event streamz pipeline: ``emit -> sink``, doing nothing."""
+    source = streamz.Stream()
+    seen: list[dict] = []
+    sink = source.sink(seen.append)
+    for rec in records:
+        source.emit(rec)
+    sink.destroy()
+    return len(seen)
+
+
+def run_source_only(data: pd.DataFrame | list[dict], batch: int | None) -> int:
+    """A streamnb source into a sink, no window: what any window downstream starts from."""
+    src = sn.from_records(data, time="ts", batch=batch)
+    seen: list[Any] = []
+    sink = src.sink(seen.append)
+    src.run()
+    sink.destroy()
+    return sum(len(x) if isinstance(x, pd.DataFrame) else 1 for x in seen)
+
+
 def run_pandas_groupby(df: pd.DataFrame, batch: int) -> tuple[int, int]:
     """Aggregation cost alone: one groupby per batch, no watermark, no merging across batches."""
     groups = rows = 0
@@ -290,7 +328,7 @@ def final_windows(panes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def assert_same(name: str, got: tuple, want: tuple, n_events: int) -> None:
+def assert_same(name: str, got: tuple, want: tuple, n_events: int | None) -> None:
     """Same windows, counts, max, sums and pane kinds exactly; means to 1e-12 (the sums are
     added in a different order); the same late events in the same order."""
     g, w = final_windows(got[0]), final_windows(want[0])
@@ -300,7 +338,8 @@ def assert_same(name: str, got: tuple, want: tuple, n_events: int) -> None:
     assert (g["pane"] == w["pane"]).all(), f"{name}: pane kinds differ"
     np.testing.assert_allclose(g["price_mean"], w["price_mean"], rtol=1e-12, atol=0)
     assert got[1] == want[1], f"{name}: {len(got[1])} late events, want {len(want[1])}"
-    assert int(w["count"].sum()) + len(want[1]) == n_events, f"{name}: events not conserved"
+    if n_events is not None:  # tumbling: every event in one window or late
+        assert int(w["count"].sum()) + len(want[1]) == n_events, f"{name}: events not conserved"
 
 
 # --------------------------------------------------------------------------- timing
@@ -479,29 +518,48 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    sizes = {"a": n, "b": m, "c": n, "d": m, "e": n}
-    best, out = best_of(
-        r,
-        {
-            "c": lambda: run_python_loop(records),
-            "a": lambda: run_streamnb_batched(df, args.batch),
-            "b": lambda: run_streamnb_records(sub_records),
-            "d": lambda: run_plain_streamz(sub_records),
-            "e": lambda: run_pandas_groupby(df, args.batch),
-        },
-    )
+    sizes = {"a": n, "b": m, "c": n, "d": m, "e": n, "f": n, "g": m, "h": n, "i": n, "j": m}
+    sizes["k"] = n
+    contenders = {
+        "c": lambda: run_python_loop(records),
+        "a": lambda: run_streamnb_batched(df, args.batch),
+        "f": lambda: run_streamnb_batched(records, args.batch),
+        "b": lambda: run_streamnb_records(sub_records),
+        "g": lambda: run_bare_streamz(sub_records),
+        "d": lambda: run_plain_streamz(sub_records),
+        "e": lambda: run_pandas_groupby(df, args.batch),
+        "h": lambda: run_streamnb_batched(df, args.batch, every="250ms"),
+        "i": lambda: run_streamnb_batched(df, args.batch, session="30s"),
+        "j": lambda: run_source_only(sub_records, None),
+        "k": lambda: run_source_only(records, args.batch),
+    }
+    for key, kind in (("h", {"every": "250ms"}), ("i", {"session": "30s"})):
+        try:  # a streamnb without this window kind (an older copy): no row
+            _make_window(sn.from_records([], time="ts"), **kind)
+        except (TypeError, AttributeError) as exc:
+            print(f"  {key}: skipped ({type(exc).__name__}: {exc})", flush=True)
+            del contenders[key]
+    best, out = best_of(r, contenders)
     timings = {key: (sizes[key], secs) for key, secs in best.items()}
     for key, (events, secs) in timings.items():
         print(f"  {key}: {secs:.3f} s ({events / secs:,.0f} events/s)", flush=True)
-    py_full, sn_full, sn_rec, sz_sub = (out[k]() for k in "cabd")
+    py_full, sn_full, sn_rec, sz_sub, sn_dicts = (out[k]() for k in "cabdf")
 
     # correctness first: no figures for wrong results
     assert_same("(a) streamnb batched", sn_full, py_full, n)
+    assert_same("(f) streamnb batched from dicts", sn_dicts, py_full, n)
     py_sub = run_python_loop(sub_records)()
     assert_same("(b) streamnb record-at-a-time", sn_rec, py_sub, m)
     sn_sub = run_streamnb_batched(sub_df, args.batch)()
     assert_same("(a) streamnb batched, subset", sn_sub, sn_rec, m)
     assert_same("(d) plain streamz", sz_sub, py_sub, m)
+    assert out["g"] == m, "(g) bare streamz lost events"
+    assert out["j"] == m and out["k"] == n, "(j)/(k) the source lost events"
+    for key, kind in (("h", {"every": "250ms"}), ("i", {"session": "30s"})):
+        if key in out:
+            by_record = run_streamnb_records(sub_records, **kind)()
+            batched = run_streamnb_batched(sub_df, args.batch, **kind)()
+            assert_same(f"({key}) batched vs record at a time, subset", batched, by_record, None)
     n_windows = len(final_windows(py_full[0]))
     n_late = len(py_full[1])
     print(f"verified: {n_windows:,} windows and {n_late:,} late events agree", flush=True)
@@ -512,6 +570,12 @@ def main(argv: list[str] | None = None) -> int:
         "c": "(c) pure-Python dict loop",
         "d": "(d) plain streamz, emit per event",
         "e": f"(e) pandas groupby per {args.batch:,} batch (no watermark)",
+        "f": f"(f) streamnb from a list of dicts, batches of {args.batch:,}",
+        "g": "(g) bare streamz emit -> sink (no work)",
+        "h": f"(h) streamnb sliding 1 s every 250 ms, batches of {args.batch:,}",
+        "i": f"(i) streamnb 30 s sessions, batches of {args.batch:,}",
+        "j": "(j) streamnb source -> sink, record at a time (no window)",
+        "k": f"(k) streamnb source -> sink, list of dicts, batches of {args.batch:,}",
     }
     checks = {
         "a": "= (c)",
@@ -519,10 +583,18 @@ def main(argv: list[str] | None = None) -> int:
         "c": "baseline",
         "d": "= (c)",
         "e": "aggregation only",
+        "f": "= (c)",
+        "g": "floor of (b)",
+        "h": "batched = record at a time",
+        "i": "batched = record at a time",
+        "j": "floor of (b)",
+        "k": "floor of (f)",
     }
     base = timings["c"][0] / timings["c"][1]
     rows = []
-    for key in "abcde":
+    for key in "abcdefghijk":
+        if key not in timings:
+            continue
         events, secs = timings[key]
         rate = events / secs
         rows.append(
@@ -561,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Workload W: {n:,} ticks, {args.symbols} symbols, 1 s tumbling windows, "
         f"watermark {DELAY:g} s, {DISORDER:.0%} of events delayed by up to {MAX_DELAY:g} s "
         f"({n_windows:,} windows, {n_late:,} late events). Best of {r}; "
-        f"(b) and (d) on the first {m:,} events."
+        f"(b), (d), (g) and (j) on the first {m:,} events."
     )
     print(
         f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "

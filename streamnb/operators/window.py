@@ -1,4 +1,4 @@
-"""``stream.window(size, ...)``: keyed tumbling event-time windows as a streamz node."""
+"""``stream.window(size, ...)``: keyed tumbling and sliding event-time windows as a streamz node."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from streamnb.operators._batch import from_batch, from_record, upstream_attr
+from streamnb.operators._batch import EVENT_SECONDS, from_batch, from_record, upstream_attr
 from streamnb.operators.base import StreamnbNode
 from streamnb.state.aggregates import normalise_agg
 from streamnb.state.clock import Clock, SystemClock
+from streamnb.state.fixed import DROPPED, LATE_ACCEPTED, ON_TIME, FixedWindows
 from streamnb.state.keys import KeyEncoder
 from streamnb.state.timeparse import parse_duration, seconds_to_times
-from streamnb.state.tumbling import TumblingWindows
+from streamnb.state.tumbling import PANE_ON_TIME, TumblingWindows
 
 __all__ = ["Window"]
 
@@ -25,12 +26,23 @@ INHERIT = "<inherit>"
 
 @Stream.register_api(attribute_name="window")
 class Window(StreamnbNode):
-    """Tumbling event-time windows per key, with watermark, allowed lateness and ``.late``.
+    """Tumbling or sliding event-time windows per key, with watermark, allowed lateness,
+    early panes and ``.late``.
 
     Emits one ``pandas.DataFrame`` per input that fired windows: the key column(s),
     ``window_start``, ``window_end``, ``count``, one ``{column}_{agg}`` per aggregate and
-    ``pane`` (``"on_time"`` or ``"late"``). Events too late even for ``lateness`` go to
-    ``.late``; unusable input goes to ``.dead_letters`` with its reason.
+    ``pane`` (``"early"``, ``"on_time"`` or ``"late"``). Windows are ``[k*every, k*every +
+    size)``; an event belongs to every window holding it, and goes to ``.late`` only when
+    every one of them is past its lateness (the rules: :mod:`streamnb.state.fixed`).
+    Unusable input goes to ``.dead_letters`` with its reason.
+
+    Counters (``.counters``): ``in`` events received; ``on_time``, ``late_accepted`` (added
+    only to windows the watermark had passed, kept by ``lateness``), ``dropped`` (sent to
+    ``.late``), ``filtered`` (in no window: ``every > size`` leaves gaps) and
+    ``dead_letters`` partition them; ``late`` is ``dropped + late_accepted``; ``panes`` counts
+    the rows emitted and ``windows`` the ``on_time`` panes. For tumbling windows every event
+    is in the last pane of exactly one window, so ``in == sum of the last panes' counts +
+    dropped + dead_letters + filtered``.
 
     Parameters
     ----------
@@ -53,6 +65,15 @@ class Window(StreamnbNode):
     idle
         Idle timeout: when no input has arrived for this long (processing time), the watermark
         advances with processing time, so the last windows of a quiet stream still fire.
+    every
+        Step between window starts (seconds or ``"250ms"``): windows of ``size`` every
+        ``every`` (sliding). ``None`` or ``size``: tumbling. Larger than ``size``: windows
+        with gaps between them; events in a gap are counted as ``filtered``.
+    early
+        Early panes (processing time): on the clock's ticks (``src.tick()``, or a live
+        source's), at most once per ``early``, every open window that has not fired and took
+        events since its last early pane emits an ``early`` pane (all its events so far).
+        The first tick with such windows emits at once; the next not before ``early`` later.
 
     Examples
     --------
@@ -69,6 +90,17 @@ class Window(StreamnbNode):
     a           1.0      1    2.0 on_time
     >>> late
     [{'ts': 0.7, 'k': 'a', 'v': 5}]
+
+    Sliding windows of 1 s every 0.5 s; an event is in two windows:
+
+    >>> src = sn.from_records([{"ts": 0.2, "v": 1}, {"ts": 0.7, "v": 2}], time="ts")
+    >>> out = src.window("1s", every="500ms", agg={"v": "sum"}).sink_to_list()
+    >>> _ = src.run()
+    >>> print(pd.concat(out)[["window_start", "window_end", "v_sum"]].to_string(index=False))
+     window_start  window_end  v_sum
+             -0.5         0.5    1.0
+              0.0         1.0    3.0
+              0.5         1.5    2.0
     """
 
     counter_names = (
@@ -77,6 +109,7 @@ class Window(StreamnbNode):
         "late",
         "late_accepted",
         "dropped",
+        "filtered",
         "dead_letters",
         "panes",
         "windows",
@@ -93,6 +126,8 @@ class Window(StreamnbNode):
         lateness: float | str = 0.0,
         clock: Clock | None = None,
         idle: float | str | None = None,
+        every: float | str | None = None,
+        early: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("stream_name", f"window({size!r})")
@@ -111,18 +146,27 @@ class Window(StreamnbNode):
         self.aggs = normalise_agg(agg)
         self.clock = clock or upstream_attr(self, "clock") or SystemClock()
         self.size = parse_duration(size)
-        self.state = TumblingWindows(
-            self.size,
-            self.aggs,
-            watermark=parse_duration(watermark),
-            lateness=parse_duration(lateness),
-        )
+        self.every = self.size if every is None else parse_duration(every)
+        settings = {"watermark": parse_duration(watermark), "lateness": parse_duration(lateness)}
+        self.state: Any
+        if self.every == self.size:
+            self.state = TumblingWindows(self.size, self.aggs, **settings)
+        else:
+            self.state = FixedWindows(self.size, self.aggs, every=self.every, **settings)
         self.idle = None if idle is None else parse_duration(idle)
         if self.idle is not None and not self.idle > 0:
             raise ValueError(f"idle timeout must be positive, got {idle!r}")
+        self.early = None if early is None else parse_duration(early)
+        if self.early is not None and not self.early > 0:
+            raise ValueError(f"early pane interval must be positive, got {early!r}")
+        self._next_early = -math.inf  # processing time from which early panes may go out
+        self._observers: list[Any] = []
+        # window indices (time / every) must fit in int64: larger times are dead letters
+        self._t_limit = 2.0**62 * min(self.every, 1.0)
         self._max_event = -math.inf  # largest event time seen (seconds)
         self._last_arrival: float | None = None  # processing time of the last input
         self.keys = KeyEncoder()
+        self._code_of = self.keys.lookup  # a known key's code, or None
         self._str_keys: Any = None  # see _typed_str_keys
         self._str_keys_n = 0  # how many key values _str_keys holds
         self._keys_checked = 0  # how many key values were checked to be str
@@ -144,18 +188,32 @@ class Window(StreamnbNode):
     def open_windows(self) -> int:
         return self.state.open_windows
 
+    def add_observer(self, fn: Any) -> None:
+        """Call ``fn(arrival, times, w_before, w_after)`` for every input: its processing
+        time, the event times (seconds) of its usable events, and the watermark before and
+        after it (teaching views such as ``plot.timeline()`` use this)."""
+        self._observers.append(fn)
+
+    def _observe(self, times: np.ndarray, w_before: float) -> None:
+        arrival = self._last_arrival
+        for fn in self._observers:
+            fn(arrival, times, w_before, self.state.watermark)
+
     # ---------------------------------------------------------------- streamz
     def update(self, x: Any, who: Any = None, metadata: Any = None) -> Any:
-        arrival = self._last_arrival = self.clock.now()
-        if self.time is not None:
-            arrival = None
+        arrival = None
+        if self.time is None or self.idle is not None or self._observers:
+            arrival = self._last_arrival = self.clock.now()  # processing time matters
+            if self.time is not None:
+                arrival = None
         if isinstance(x, pd.DataFrame):
             return self._update_batch(x, arrival)
         return self._update_record(x, arrival)
 
     def on_tick(self, now: float) -> None:
         """Processing time passed: processing-time windows fire up to ``now``; with ``idle=``,
-        a quiet input lets the watermark advance with processing time."""
+        a quiet input lets the watermark advance with processing time; with ``early=``,
+        open windows that took events emit early panes (at most once per interval)."""
         if self.time is None:
             self._emit_outcome(self.state.advance_watermark(now), None, None)
         elif self.idle is not None and self._last_arrival is not None:
@@ -163,6 +221,12 @@ class Window(StreamnbNode):
             if quiet >= self.idle and math.isfinite(self._max_event):
                 w = self._max_event + quiet - self.state.delay
                 self._emit_outcome(self.state.advance_watermark(w), None, None)
+        if self.early is not None and now >= self._next_early:
+            early_panes = getattr(self.state, "early_panes", None)
+            panes = early_panes() if early_panes is not None else None
+            if panes is not None and len(panes["pane"]):
+                self._next_early = now + self.early
+                self._emit_panes(panes)
         super().on_tick(now)
 
     def on_watermark(self, watermark: float) -> None:
@@ -177,7 +241,9 @@ class Window(StreamnbNode):
         self.counters["in"] += n
         if n == 0:
             return None
-        cols = from_batch(df, self.time, self.key_columns, list(self.aggs), arrival)
+        cols = from_batch(
+            df, self.time, self.key_columns, list(self.aggs), arrival, limit=self._t_limit
+        )
         for row, reason in cols.bad:
             self._dead(df.iloc[row].to_dict(), reason, pos0 + row)
         good = cols.good
@@ -196,52 +262,94 @@ class Window(StreamnbNode):
             codes = self.keys.encode_column(cols.keys[0] if len(cols.keys) == 1 else cols.keys)
         if len(cols.times):
             self._max_event = max(self._max_event, float(cols.times.max()))
+        w_before = self.state.watermark
         outcome = self.state.update(cols.times, codes, cols.values)
+        if self._observers:
+            self._observe(cols.times, w_before)
         dropped = np.flatnonzero(outcome.dropped)
-        late_df = df.take(dropped) if len(dropped) else None
+        # the late rows, for whoever listens to .late (taking rows costs ~0.1 ms a batch)
+        late_df = df.take(dropped) if len(dropped) and self.late.downstreams else None
+        if late_df is not None and EVENT_SECONDS in late_df.attrs:
+            del late_df.attrs[EVENT_SECONDS]  # a source's note on the batch, stale here
         return self._emit_outcome(outcome, late_df, None)
 
     def _update_record(self, rec: Any, arrival: float | None) -> Any:
         pos = self._position
-        self._position += 1
-        self.counters["in"] += 1
+        self._position = pos + 1
+        c = self.counters
+        c["in"] += 1
         try:
             t, key, values, is_dt = from_record(
-                rec, self.time, self.key_columns, list(self.aggs), arrival
+                rec, self.time, self.key_columns, self.aggs, arrival
             )
+            if t >= self._t_limit or t <= -self._t_limit:  # (NaN: count windows, no time)
+                raise ValueError(f"event time {t!r} is out of range")
         except ValueError as exc:
             self._dead(rec, str(exc), pos)
             return None
         if self._datetime is None:
             self._datetime = is_dt
-        code = self.keys.encode_one(key) if self.key_columns else 0
+        if self.key_columns:
+            code = self._code_of(key)
+            if code is None:
+                code = self.keys.encode_one(key)
+        else:
+            code = 0
         if t > self._max_event:
             self._max_event = t
-        outcome = self.state.update(
-            np.array([t]),
-            np.array([code], dtype=np.int64),
-            {c: np.array([v]) for c, v in values.items()},
-        )
-        return self._emit_outcome(outcome, None, rec if outcome.dropped[0] else None)
+        state = self.state
+        w_before = state.watermark
+        update_one = getattr(state, "update_one", None)
+        if update_one is None:  # a window kind without a scalar path
+            outcome = state.update(
+                np.array([t]),
+                np.array([code], dtype=np.int64),
+                {c: np.array([v]) for c, v in values.items()},
+            )
+            if self._observers:
+                self._observe(np.array([t]), w_before)
+            return self._emit_outcome(outcome, None, rec if outcome.dropped[0] else None)
+        status, panes = update_one(t, code, values)
+        if self._observers:
+            self._observe(np.array([t]), w_before)
+        if status == ON_TIME:
+            c["on_time"] += 1
+        elif status == DROPPED:
+            c["dropped"] += 1
+            c["late"] += 1
+            self.late.emit(rec)
+        elif status == LATE_ACCEPTED:
+            c["late_accepted"] += 1
+            c["late"] += 1
+        else:
+            c["filtered"] += 1
+        if panes is not None:
+            return self._emit_panes(panes)
+        return None
 
     def _emit_outcome(self, outcome: Any, late_df: pd.DataFrame | None, late_rec: Any) -> Any:
         c = self.counters
-        dropped = int(outcome.dropped.sum())
+        dropped = int(np.count_nonzero(outcome.dropped))
         c["on_time"] += outcome.on_time
         c["late_accepted"] += outcome.late_accepted
         c["dropped"] += dropped
+        c["filtered"] += outcome.filtered
         c["late"] += dropped + outcome.late_accepted
         if late_df is not None:
             self.late.emit(late_df)
         elif late_rec is not None:
             self.late.emit(late_rec)
         if outcome.n_panes:
-            panes = self._panes_frame(outcome.panes)
-            c["panes"] += len(panes)
-            c["windows"] += int(np.count_nonzero(outcome.panes["pane"] == "on_time"))
-            self.counters["out"] = c["panes"]
-            return self._emit(panes)
+            return self._emit_panes(outcome.panes)
         return None
+
+    def _emit_panes(self, cols: dict[str, np.ndarray]) -> Any:
+        panes = self._panes_frame(cols)
+        c = self.counters
+        c["panes"] += len(panes)
+        c["windows"] += int(np.count_nonzero(cols["pane"] == PANE_ON_TIME))
+        c["out"] = c["panes"]
+        return self._emit(panes)
 
     def _panes_frame(self, cols: dict[str, np.ndarray]) -> pd.DataFrame:
         data: dict[str, Any] = {}
@@ -263,7 +371,12 @@ class Window(StreamnbNode):
         for name, values in cols.items():
             if name not in ("__code", "window_start", "window_end"):
                 data[name] = values
-        return pd.DataFrame(data)
+        if isinstance(self.state, FixedWindows):
+            # every array of FixedWindows' panes is fresh: the frame may own it as it is
+            data["pane"] = _typed_kinds(cols["pane"]).copy()
+            return pd.DataFrame(data, copy=False)
+        data["pane"] = _typed_kinds(cols["pane"])
+        return pd.DataFrame(data)  # copies every column: no frame shares a cached array
 
     def output_schema(self) -> dict[str, str]:
         """Column dtypes of the panes this node emits (so views can be typed before data).
@@ -315,3 +428,29 @@ class Window(StreamnbNode):
             f"<window size={self.size}s key={self.key_columns} "
             f"watermark={self.watermark} counters={self.counters}>"
         )
+
+
+_KINDS_CACHE: dict[tuple[str, int], Any] = {}
+
+
+def _typed_kinds(kinds: np.ndarray) -> Any:
+    """The ``pane`` column (an object array of str) as the array pandas infers from it.
+
+    Inferring a str column costs ~0.1 ms a frame; a frame's panes are nearly always of one
+    kind, so those columns are inferred once per (kind, length) and reused.
+
+    >>> _typed_kinds(np.array(["on_time", "on_time"], dtype=object)).tolist()
+    ['on_time', 'on_time']
+    """
+    n = len(kinds)
+    if not n:
+        return kinds
+    first = kinds[0]
+    if n == 1 or (kinds == first).all():
+        typed = _KINDS_CACHE.get((first, n))
+        if typed is None:
+            if len(_KINDS_CACHE) > 512:
+                _KINDS_CACHE.clear()
+            typed = _KINDS_CACHE[(first, n)] = pd.Series(kinds).array
+        return typed
+    return pd.Series(kinds).array

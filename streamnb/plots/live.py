@@ -168,6 +168,20 @@ class PlotAccessor:
         """A live area plot."""
         return self(kind="area", x=x, y=y, **kwargs)
 
+    def timeline(self, length: int = 5000, max_fps: float = 10.0, **opts: Any) -> hv.DynamicMap:
+        """The live event-time plane of a window node (:mod:`streamnb.plots.timeline`)."""
+        from streamnb.plots.timeline import timeline
+
+        return timeline(self._stream, length=length, max_fps=max_fps, **opts)
+
+    def timeline_explorer(
+        self, delays: tuple[float, float] = (0.0, 5.0), step: float = 0.25
+    ) -> hv.DynamicMap:
+        """Replay the recorded timeline under another watermark delay (a slider)."""
+        from streamnb.plots.timeline import timeline_explorer
+
+        return timeline_explorer(self._stream, delays=delays, step=step)
+
     def table(self, columns: Sequence[str] | None = None, **kwargs: Any) -> hv.DynamicMap:
         """A live table of the latest ``length`` rows (newest last)."""
         return self(kind="table", columns=columns, **kwargs)
