@@ -25,7 +25,7 @@ def _stepped(delay="1s", lateness="0s", n=400):
 
 
 def test_statuses_follow_the_windows_own_counters():
-    feed, w, dmap = _stepped(delay="0.5s", lateness="0.5s", n=1500)
+    _feed, w, dmap = _stepped(delay="0.5s", lateness="0.5s", n=1500)
     ev = dmap.streamnb.events()
     counts = ev["status"].value_counts()
     assert len(ev) == w.counters["in"] == 1500
@@ -35,7 +35,7 @@ def test_statuses_follow_the_windows_own_counters():
 
 
 def test_the_plane_renders_points_watermark_and_window_bands():
-    feed, w, dmap = _stepped()
+    _feed, _w, dmap = _stepped()
     plot = hv.renderer("bokeh").get_plot(dmap)
     dmap.streamnb.flush()
     sources = plot.state.select({"type": ColumnDataSource})
@@ -52,7 +52,7 @@ def test_the_plane_renders_points_watermark_and_window_bands():
 
 
 def test_explorer_trades_latency_for_completeness():
-    feed, w, dmap = _stepped(delay="0s")
+    _feed, w, _dmap = _stepped(delay="0s")
     explorer = w.plot.timeline_explorer(delays=(0.0, 4.0), step=0.5)
     dropped = []
     for delay in (0.0, 1.0, 2.0, 3.5):
