@@ -163,6 +163,12 @@ class Matcher:
 
 # --------------------------------------------------------------------------- threshold
 class ThresholdMatcher(Matcher):
+    """Runs of the condition per key, computed on the events where it holds only.
+
+    A run (episode) is a stretch of consecutive events of a key where the condition holds;
+    the first one of a release may continue the key's open episode (the carry).
+    """
+
     def __init__(self, rule: Threshold) -> None:
         super().__init__(rule)
         self.r = rule
@@ -188,76 +194,81 @@ class ThresholdMatcher(Matcher):
             return _EMPTY, None
         r = self.r
         v = ev.values[r.field]
-        t = ev.t
         if r.above is not None:
             c = v > r.above
             if r.below is not None:
                 c |= v < r.below
         else:
             c = v < r.below
-        fidx, seg = ev.starts, ev.seg_codes
-        held0 = self.held[seg]
-        if not c.any():  # no episode starts or goes on: close the open ones
-            if held0.any():
-                self.held[seg] = False
+        seg = ev.seg_codes
+        idx = np.flatnonzero(c)  # the events where the condition holds, in order
+        if not len(idx):  # no episode starts or goes on: close the open ones
+            self.held[seg] = False
             return _EMPTY, c
-        prev_c = _shift(c, ev, held0)
-        runstart = c & ~prev_c
-        anchor = runstart | ev.first
-        rows = np.arange(n)
-        anchor_idx = np.maximum.accumulate(np.where(anchor, rows, 0))
-        carried = np.zeros(n, dtype=bool)  # anchors that continue the key's open episode
-        carried[fidx] = c[fidx] & held0
-        st = np.where(runstart, t, 0.0)
-        st[fidx] = np.where(carried[fidx], self.start_t[seg], t[fidx])
-        start_row = st[anchor_idx]
-        eligible = c & (t - start_row >= r.for_) if r.for_ > 0 else c
-        prev_el = np.empty(n, dtype=bool)
-        prev_el[1:] = eligible[:-1]
-        prev_el[anchor] = False
-        prev_el[fidx] = carried[fidx] & self.alerted[seg]
-        trigger = eligible & ~prev_el
-        alerts = self._alerts(ev, np.flatnonzero(trigger), v, anchor_idx, carried, start_row)
+        m = len(idx)
+        sid = np.searchsorted(ev.starts, idx, side="right") - 1  # segment of each
+        cont = np.zeros(m, dtype=bool)  # continues the run of the previous one
+        cont[1:] = (idx[1:] == idx[:-1] + 1) & (sid[1:] == sid[:-1])
+        anchors = np.flatnonzero(~cont)  # first event of each run
+        run = np.cumsum(~cont) - 1
+        a_row, a_sid = idx[anchors], sid[anchors]
+        a_code = seg[a_sid]
+        a_carried = (a_row == ev.starts[a_sid]) & self.held[a_code]
+        run_start = np.where(a_carried, self.start_t[a_code], ev.t[a_row])
+        t = ev.t[idx]
+        start = run_start[run]
+        eligible = t - start >= r.for_ if r.for_ > 0 else np.ones(m, dtype=bool)
+        prev = np.empty(m, dtype=bool)
+        prev[1:] = eligible[:-1]
+        prev[anchors] = a_carried & self.alerted[a_code]
+        trig = np.flatnonzero(eligible & ~prev)
+        alerts = self._alerts(ev, idx, trig, run, a_row, a_carried, start)
         # carry the open episodes over to the next release
         last = ev.ends - 1
         c_last = c[last]
         self.held[seg] = c_last
-        self.alerted[seg] = eligible[last] & c_last
-        for i in np.flatnonzero(c_last):
-            k, li = seg[i], last[i]
-            a = anchor_idx[li]
-            hi, lo = float(np.max(v[a : li + 1])), float(np.min(v[a : li + 1]))
-            if carried[a]:
+        for s in np.flatnonzero(c_last).tolist():
+            j = m - 1 if s == len(seg) - 1 else int(np.searchsorted(idx, last[s]))
+            k, q = seg[s], run[j]
+            a = a_row[q]
+            window = v[a : last[s] + 1]
+            hi, lo = float(window.max()), float(window.min())
+            if a_carried[q]:
                 hi, lo = max(hi, self.hi[k]), min(lo, self.lo[k])
             else:
                 self.start_pos[k] = ev.pos[a]
-            self.start_t[k] = start_row[li]
+            self.start_t[k] = run_start[q]
+            self.alerted[k] = eligible[j] or bool(prev[anchors[q]])
             self.hi[k], self.lo[k] = hi, lo
-        return alerts, eligible
+        alarm = np.zeros(n, dtype=bool)
+        alarm[idx] = eligible
+        return alerts, alarm
 
     def _alerts(
         self,
         ev: Released,
-        rows: np.ndarray,
-        v: np.ndarray,
-        anchor_idx: np.ndarray,
-        carried: np.ndarray,
-        start_row: np.ndarray,
+        idx: np.ndarray,
+        trig: np.ndarray,
+        run: np.ndarray,
+        a_row: np.ndarray,
+        a_carried: np.ndarray,
+        start: np.ndarray,
     ) -> Alerts:
-        if not len(rows):
+        if not len(trig):
             return _EMPTY
         r = self.r
+        v = ev.values[r.field]
         messages, positions = [], []
-        for i in rows.tolist():
-            a = anchor_idx[i]
+        for j in trig.tolist():
+            i, q = idx[j], run[j]
+            a = a_row[q]
             k = ev.code[i]
             hi, lo = float(np.max(v[a : i + 1])), float(np.min(v[a : i + 1]))
-            if carried[a]:
+            if a_carried[q]:
                 hi, lo = max(hi, self.hi[k]), min(lo, self.lo[k])
                 p0 = int(self.start_pos[k])
             else:
                 p0 = int(ev.pos[a])
-            held = ev.t[i] - start_row[i]
             if r.above is not None and r.below is not None:
                 what = f"{r.field} outside [{_g(r.below)}, {_g(r.above)}]"
                 extreme = f"min {_g(lo)}, max {_g(hi)}"
@@ -266,19 +277,14 @@ class ThresholdMatcher(Matcher):
             else:
                 what, extreme = f"{r.field} below {_g(r.below)}", f"min {_g(lo)}"
             if r.for_ > 0:
+                held = ev.t[i] - start[j]
                 messages.append(f"{what} for {format_duration(held)} ({extreme})")
             else:
                 messages.append(f"{what} ({_g(float(v[i]))})")
             positions.append((p0, int(ev.pos[i])) if p0 != ev.pos[i] else (p0,))
+        rows = idx[trig]
         return Alerts(
-            ev.code[rows],
-            ev.t[rows],
-            start_row[rows],
-            v[rows],
-            messages,
-            positions,
-            ev.pos[rows],
-            rows,
+            ev.code[rows], ev.t[rows], start[trig], v[rows], messages, positions, ev.pos[rows], rows
         )
 
 
@@ -703,19 +709,20 @@ class AllOfMatcher(AnyOfMatcher):
         out_start: list[float] = []
         out_pos: list[tuple[int, ...]] = []
         out_msg: list[str] = []
+        times, starts = merged.time.tolist(), merged.start.tolist()
         for i, (code, j) in enumerate(zip(merged.code.tolist(), which.tolist(), strict=True)):
+            # per key and sub-rule, the latest sub-alert: (time, start, positions, message)
             latest = self.state.setdefault(code, [None] * k)
-            latest[j] = i
+            latest[j] = (times[i], starts[i], merged.positions[i], merged.message[i])
             if any(x is None for x in latest):
                 continue
-            t0 = min(merged.time[x] for x in latest)
-            if merged.time[i] - t0 > self.within:
+            if times[i] - min(x[0] for x in latest) > self.within:
                 continue
             self.state[code] = [None] * k
             out.append(i)
-            out_start.append(min(merged.start[x] for x in latest))
-            out_pos.append(tuple(sorted({p for x in latest for p in merged.positions[x]})))
-            out_msg.append("; ".join(merged.message[x] for x in latest))
+            out_start.append(min(x[1] for x in latest))
+            out_pos.append(tuple(sorted({p for x in latest for p in x[2]})))
+            out_msg.append("; ".join(x[3] for x in latest))
         if not out:
             return _EMPTY, alarm
         idx = np.array(out, dtype=np.int64)

@@ -70,6 +70,7 @@ class Outcome:
         return len(self.alerts["time"])
 
 
+_NO_POSITIONS = np.zeros(0, dtype=np.int64)
 _NO_ALERTS: dict[str, Any] = {
     "rule": np.zeros(0, dtype=object),
     "code": np.zeros(0, dtype=np.int64),
@@ -90,7 +91,25 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
 
 
 def collect_conditions(rules: SequenceType[Rule]) -> list[When]:
-    """Every distinct condition the rules read, in order of appearance."""
+    """Every distinct condition the rules read, in order of appearance.
+
+    Parameters
+    ----------
+    rules
+        The rules (combinations included).
+
+    Returns
+    -------
+    list of When
+
+    Examples
+    --------
+    >>> from streamnb.state.rules import all_of, predicate, sequence
+    >>> low = predicate("spo2 < 90")
+    >>> [w.label for w in collect_conditions([sequence("hr > 120", "spo2 < 90", within=60),
+    ...                                       all_of(low, low)])]
+    ['hr > 120', 'spo2 < 90', 'spo2 < 90']
+    """
     seen: dict[int, When] = {}
     for rule in rules:
         for when in rule.conditions():
@@ -218,38 +237,34 @@ class Detector:
     ) -> Outcome:
         """Release the held (and ``new``) events with time <= ``limit``, oldest arrivals
         first, and run the rules on them; ``timer`` is the watermark ``absence`` reads."""
-        released, held = [], []
-        for part in (self._held, new):
-            if part is None or not len(part["t"]):
-                continue
-            if limit == math.inf:
-                released.append(part)
-                continue
-            wait = part["t"] > limit
-            if not wait.any():
-                released.append(part)
-            elif wait.all():
-                held.append(part)
-            else:
-                released.append({c: v[~wait] for c, v in part.items()})
-                held.append({c: v[wait] for c, v in part.items()})
-        self._held = _concat(held)
-        cols = _concat(released)
+        cols = _concat([p for p in (self._held, new) if p is not None and len(p["t"])])
         if cols is None:
             cols = self._empty
-        t, code, pos, conds = cols["t"], cols["code"], cols["pos"], cols["conds"]
-        values = {f: cols[f] for f in self.fields}
-        # pending events are in arrival order: a stable sort by time gives (time, arrival)
-        by_time = np.argsort(t, kind="stable")
+        t = cols["t"]
+        # held events are in arrival order: a stable sort by time gives (time, arrival)
+        if limit == math.inf:
+            self._held = None
+            by_time = np.argsort(t, kind="stable")
+        else:
+            wait = t > limit
+            hold = np.flatnonzero(wait)
+            self._held = {c: v[hold] for c, v in cols.items()} if len(hold) else None
+            if len(hold):
+                go = np.flatnonzero(~wait)
+                by_time = go[np.argsort(t[go], kind="stable")]
+            else:
+                by_time = np.argsort(t, kind="stable")
+        code = cols["code"]
         small = code[by_time].astype(np.uint16 if self.n_keys < 65536 else np.int64)
         by_key = np.argsort(small, kind="stable")  # a radix sort for 16-bit codes
         order = by_time[by_key]
+        pos = cols["pos"]
         ev = Released(
             code[order],
             t[order],
             pos[order],
-            {f: v[order] for f, v in values.items()},
-            conds[order],
+            {f: cols[f][order] for f in self.fields},
+            cols["conds"][order],
         )
         parts: list[tuple[int, Alerts]] = []
         matched = None
@@ -265,7 +280,7 @@ class Detector:
         return Outcome(
             np.zeros(0, dtype=bool),
             self._alerts(parts),
-            pos[by_time] if matched is not None else np.zeros(0, dtype=np.int64),
+            pos[by_time] if matched is not None else _NO_POSITIONS,
             matched,
             ev.n,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from numbers import Real
 
 import numpy as np
@@ -36,6 +37,8 @@ def parse_duration(value: float | str | _dt.timedelta | pd.Timedelta | None) -> 
 
     >>> parse_duration(2), parse_duration("1s"), parse_duration("1.5min"), parse_duration(None)
     (2.0, 1.0, 90.0, 0.0)
+    >>> parse_duration("2d"), parse_duration("1H")
+    (172800.0, 3600.0)
     """
     if value is None:
         return 0.0
@@ -52,13 +55,26 @@ def parse_duration(value: float | str | _dt.timedelta | pd.Timedelta | None) -> 
         except ValueError:
             pass
         try:
-            return pd.Timedelta(text).total_seconds()
+            return pd.Timedelta(_canonical_units(text)).total_seconds()
         except ValueError as exc:
             raise ValueError(
                 f"cannot read duration {value!r}; "
                 "use seconds or a string like '1s', '250ms', '5min'"
             ) from exc
     raise TypeError(f"cannot read duration {value!r} of type {type(value).__name__}")
+
+
+_UNIT_CASE = re.compile(r"(?<=[\d.\s])(d|H|T|S|L|U|N)(?![a-zA-Z])")
+_UNIT_FIX = {"d": "D", "H": "h", "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns"}
+
+
+def _canonical_units(text: str) -> str:
+    """``"2d"`` / ``"1H"`` (spellings pandas deprecates) as ``"2D"`` / ``"1h"``.
+
+    >>> _canonical_units("2d"), _canonical_units("1H30min"), _canonical_units("1day")
+    ('2D', '1h30min', '1day')
+    """
+    return _UNIT_CASE.sub(lambda m: _UNIT_FIX[m.group(1)], text)
 
 
 def is_datetime_like(value: object) -> bool:

@@ -274,6 +274,17 @@ def test_sequence_reports_the_latest_start_and_the_earliest_steps_after_it():
     assert [a["positions"] for a in alerts] == [(4, 5, 7)]
 
 
+def test_all_of_remembers_sub_alerts_across_updates():
+    events = [
+        {"t": 0.0, "k": "p", "v": 13.0},  # hot
+        {"t": 1.0, "k": "q", "v": 1.0},  # low, another key
+        {"t": 2.0, "k": "p", "v": 1.0},  # low: both within 5 s
+    ]
+    rule = all_of(predicate("v > 12"), predicate("v < 6"), within=5, name="both")
+    _, alerts = run(events, [rule], 0.0, [1])
+    assert [(a["key"], a["time"], a["positions"]) for a in alerts] == [("p", 2.0, (0, 2))]
+
+
 def test_absence_at_the_end_uses_the_last_event_time_not_infinity():
     events = [{"t": 0.0, "k": "a", "v": 1.0}, {"t": 0.0, "k": "b", "v": 1.0}]
     events += [{"t": 5.0, "k": "a", "v": 1.0}]
