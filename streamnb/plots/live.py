@@ -224,7 +224,8 @@ def _table_drawer(view: LiveView, columns: Sequence[str] | None, opts: dict) -> 
 def _element_opts(opts: dict) -> dict:
     """The hvplot keywords that are also plain element options (for placeholders)."""
     keep = ("width", "height", "title", "responsive")
-    return {k: v for k, v in opts.items() if k in keep}
+    # framewise: the axes follow each new frame (the placeholder's options are the plot's)
+    return {"framewise": True, **{k: v for k, v in opts.items() if k in keep}}
 
 
 def _window_identity(node: Stream) -> list[str] | None:
