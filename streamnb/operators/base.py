@@ -9,6 +9,7 @@ window fires. Processing time travels the same way: a live source calls
 
 from __future__ import annotations
 
+import logging
 import math
 import traceback
 import weakref
@@ -66,6 +67,18 @@ class DeadLetters(Stream):
         self.recent.append(letter)
         self._emit(letter)
 
+
+class _QuietStreamzErrors(logging.Filter):
+    """streamz logs every exception raised in a node (``logger.exception``) and re-raises it.
+    streamnb catches it at the source, counts it and dead-letters it with its traceback (and a
+    notebook shows it on the cell's error badge), so the log line is a duplicate that would
+    print a traceback per bad event under whatever cell is running: drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None
+
+
+logging.getLogger("streamz.core").addFilter(_QuietStreamzErrors())
 
 NODE_ERRORS: weakref.WeakKeyDictionary[Stream, int] = weakref.WeakKeyDictionary()
 """Exceptions raised in each node (any streamz node) and caught at a streamnb source."""

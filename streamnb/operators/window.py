@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from streamnb.operators._batch import EVENT_SECONDS, from_batch, from_record, upstream_attr
+from streamnb.operators._batch import (
+    fresh_frame,
+    from_batch,
+    from_record,
+    upstream_attr,
+)
 from streamnb.operators.base import StreamnbNode
 from streamnb.state.aggregates import normalise_agg
 from streamnb.state.clock import Clock, SystemClock
@@ -22,6 +27,7 @@ from streamnb.state.tumbling import PANE_ON_TIME, TumblingWindows
 __all__ = ["Window"]
 
 INHERIT = "<inherit>"
+_MISSING = object()
 
 
 @Stream.register_api(attribute_name="window")
@@ -144,6 +150,7 @@ class Window(StreamnbNode):
             [] if key is None else [key] if isinstance(key, str) else list(key)
         )
         self.aggs = normalise_agg(agg)
+        self._agg_columns = tuple(self.aggs)
         self.clock = clock or upstream_attr(self, "clock") or SystemClock()
         self.size = parse_duration(size)
         self.every = self.size if every is None else parse_duration(every)
@@ -169,6 +176,7 @@ class Window(StreamnbNode):
         self._code_of = self.keys.lookup  # a known key's code, or None
         self._str_keys: Any = None  # see _typed_str_keys
         self._str_keys_n = 0  # how many key values _str_keys holds
+        self._key_columns_seen: dict[bytes, Any] = {}  # codes -> their key column (of _str_keys)
         self._keys_checked = 0  # how many key values were checked to be str
         self._all_str_keys = True
         self.late = Stream(stream_name=f"{self.name}.late")
@@ -201,6 +209,8 @@ class Window(StreamnbNode):
 
     # ---------------------------------------------------------------- streamz
     def update(self, x: Any, who: Any = None, metadata: Any = None) -> Any:
+        if type(x) is dict and self.time is not None and self.idle is None and not self._observers:
+            return self._update_plain(x)  # a record, no processing time needed
         arrival = None
         if self.time is None or self.idle is not None or self._observers:
             arrival = self._last_arrival = self.clock.now()  # processing time matters
@@ -269,15 +279,68 @@ class Window(StreamnbNode):
         dropped = np.flatnonzero(outcome.dropped)
         # the late rows, for whoever listens to .late (taking rows costs ~0.1 ms a batch)
         late_df = df.take(dropped) if len(dropped) and self.late.downstreams else None
-        if late_df is not None and EVENT_SECONDS in late_df.attrs:
-            del late_df.attrs[EVENT_SECONDS]  # a source's note on the batch, stale here
         return self._emit_outcome(outcome, late_df, None)
+
+    def _update_plain(self, rec: dict) -> Any:
+        """:meth:`_update_record` for a dict when no processing time is needed, with the
+        common case read inline: a float or int time, at most one key column, float or int
+        values. Anything else goes to :meth:`_update_record` (``from_record`` says what is
+        wrong with it) before anything is counted or encoded."""
+        t = rec.get(self.time)
+        kind = type(t)
+        if kind is int:
+            t = float(t)
+        elif kind is not float:
+            return self._update_record(rec, None)
+        limit = self._t_limit
+        if not -limit < t < limit:  # NaN, infinite or too large
+            return self._update_record(rec, None)
+        key_columns = self.key_columns
+        if len(key_columns) == 1:
+            key = rec.get(key_columns[0], _MISSING)
+            if key is _MISSING:
+                return self._update_record(rec, None)
+        elif key_columns:
+            return self._update_record(rec, None)
+        values = {}
+        for col in self._agg_columns:
+            v = rec.get(col)
+            kind = type(v)
+            if kind is float:
+                values[col] = v
+            elif kind is int:
+                values[col] = float(v)
+            else:
+                return self._update_record(rec, None)
+        update_one = getattr(self.state, "update_one", None)
+        if update_one is None:
+            return self._update_record(rec, None)
+        self._position += 1
+        c = self.counters
+        c["in"] += 1
+        if self._datetime is None:
+            self._datetime = False
+        if key_columns:
+            code = self._code_of(key)  # (an unhashable key raises here, as it did)
+            if code is None:
+                code = self.keys.encode_one(key)
+        else:
+            code = 0
+        if t > self._max_event:
+            self._max_event = t
+        status, panes = update_one(t, code, values)
+        if status == ON_TIME:
+            c["on_time"] += 1
+        else:
+            self._count_status(status, rec)
+        if panes is not None:
+            return self._emit_panes(panes)
+        return None
 
     def _update_record(self, rec: Any, arrival: float | None) -> Any:
         pos = self._position
         self._position = pos + 1
-        c = self.counters
-        c["in"] += 1
+        self.counters["in"] += 1
         try:
             t, key, values, is_dt = from_record(
                 rec, self.time, self.key_columns, self.aggs, arrival
@@ -298,7 +361,8 @@ class Window(StreamnbNode):
         if t > self._max_event:
             self._max_event = t
         state = self.state
-        w_before = state.watermark
+        observers = self._observers
+        w_before = state.watermark if observers else None
         update_one = getattr(state, "update_one", None)
         if update_one is None:  # a window kind without a scalar path
             outcome = state.update(
@@ -306,12 +370,20 @@ class Window(StreamnbNode):
                 np.array([code], dtype=np.int64),
                 {c: np.array([v]) for c, v in values.items()},
             )
-            if self._observers:
+            if observers:
                 self._observe(np.array([t]), w_before)
             return self._emit_outcome(outcome, None, rec if outcome.dropped[0] else None)
         status, panes = update_one(t, code, values)
-        if self._observers:
+        if observers:
             self._observe(np.array([t]), w_before)
+        self._count_status(status, rec)
+        if panes is not None:
+            return self._emit_panes(panes)
+        return None
+
+    def _count_status(self, status: int, rec: Any) -> None:
+        """Count one event's fate; a dropped one goes to ``.late``."""
+        c = self.counters
         if status == ON_TIME:
             c["on_time"] += 1
         elif status == DROPPED:
@@ -323,9 +395,6 @@ class Window(StreamnbNode):
             c["late"] += 1
         else:
             c["filtered"] += 1
-        if panes is not None:
-            return self._emit_panes(panes)
-        return None
 
     def _emit_outcome(self, outcome: Any, late_df: pd.DataFrame | None, late_rec: Any) -> Any:
         c = self.counters
@@ -357,7 +426,7 @@ class Window(StreamnbNode):
         if self.key_columns:
             typed = self._typed_str_keys(len(codes)) if len(self.key_columns) == 1 else None
             if typed is not None:
-                data[self.key_columns[0]] = typed.take(codes)
+                data[self.key_columns[0]] = self._key_column(typed, codes)
             elif len(self.key_columns) == 1:
                 decoded = self.keys.decode(codes)
                 data[self.key_columns[0]] = pd.Series(decoded).infer_objects().to_numpy()
@@ -374,7 +443,7 @@ class Window(StreamnbNode):
         if isinstance(self.state, FixedWindows):
             # every array of FixedWindows' panes is fresh: the frame may own it as it is
             data["pane"] = _typed_kinds(cols["pane"]).copy()
-            return pd.DataFrame(data, copy=False)
+            return fresh_frame(data, len(codes))
         data["pane"] = _typed_kinds(cols["pane"])
         return pd.DataFrame(data)  # copies every column: no frame shares a cached array
 
@@ -398,6 +467,21 @@ class Window(StreamnbNode):
         schema["pane"] = "object"
         return schema
 
+    def _key_column(self, typed: Any, codes: np.ndarray) -> Any:
+        """``typed.take(codes)``: the key column of a pane frame. Windows fire with the same
+        keys in the same order again and again, so the columns of recent code sequences are
+        kept (arrow arrays cannot change: each frame gets its own shallow copy)."""
+        if len(codes) > 4096:
+            return typed.take(codes)
+        seen = self._key_columns_seen
+        key = codes.tobytes()
+        column = seen.get(key)
+        if column is None:
+            if len(seen) >= 64:
+                seen.clear()
+            column = seen[key] = typed.take(codes)
+        return column.copy()
+
     def _typed_str_keys(self, n_rows: int) -> Any:
         """Every key value as one array of the str dtype pandas infers for them, to ``take``
         a key column of ``n_rows`` from; ``None`` unless every key is a ``str``.
@@ -420,6 +504,7 @@ class Window(StreamnbNode):
             if grew and self._str_keys_n and n > 4 * n_rows + 1024:
                 return None
             self._str_keys = pd.Series(np.array(values, dtype=object)).array
+            self._key_columns_seen.clear()
             self._str_keys_n = n
         return self._str_keys
 

@@ -60,11 +60,13 @@ class FromRecords(EventSource):
         self.batch = batch
         if isinstance(data, pd.DataFrame):
             self._frame: pd.DataFrame | None = data.reset_index(drop=True)
-            self._records: list[Any] | None = None
+            self._records: Any = None  # a list, or an object array for batches
             self._n = len(data)
         else:
             self._frame = None
-            self._records = list(data)
+            # batches: an object array, which the garbage collector does not walk (a new
+            # list of a million records costs it ~20 ms each time it looks at young objects)
+            self._records = list(data) if batch is None else _object_array(data)
             self._n = len(self._records)
         self._i = 0
         self._times: np.ndarray | None = None
@@ -72,7 +74,45 @@ class FromRecords(EventSource):
     def __len__(self) -> int:
         return self._n
 
+    def run(self) -> FromRecords:
+        """Run to the end, synchronously, then send the final watermark."""
+        if self.batch is not None or self._records is None:
+            super().run()
+            return self
+        # records one at a time: _next_item and _send in one loop (~0.3 µs a record less)
+        records, n, time, check = self._records, self._n, self.time, self._check_record
+        emit, counters = self._emit, self.counters
+        while (i := self._i) < n:
+            self._i = i + 1
+            self._position = i
+            rec = records[i]
+            if time is not None and type(rec) is dict:  # as _check_record, inline
+                t = rec.get(time)
+                kind = type(t)
+                ok = (kind is float and t == t) or kind is int or check(rec, i)
+            else:
+                ok = check(rec, i)
+            if ok:
+                self._position = i + 1
+                counters["emitted"] += 1
+                counters["events"] += 1
+                try:
+                    emit(rec)
+                except Exception as exc:  # a bad event never stops the source
+                    self._failed(rec, exc, i)
+        self._finish()
+        return self
+
     def _next_item(self) -> Any:
+        if self.batch is None and self._records is not None:  # records, one at a time
+            records, n, check = self._records, self._n, self._check_record
+            while (i := self._i) < n:
+                self._i = i + 1
+                self._position = i  # where _send counts it
+                rec = records[i]
+                if check(rec, i):
+                    return rec
+            return None
         while self._i < self._n:
             item = self._take()
             if item is not None:
@@ -93,7 +133,8 @@ class FromRecords(EventSource):
         if self._frame is not None:
             df = self._check_batch(self._frame.iloc[i:j])  # its index holds the positions
         else:
-            df = self._check_items(self._records[i:j], i)
+            items = self._records[i:j]
+            df = self._check_items(items.tolist() if isinstance(items, np.ndarray) else items, i)
         if not len(df):
             return None
         self._position = int(df.index[0])
@@ -126,6 +167,13 @@ class FromRecords(EventSource):
     @property
     def remaining(self) -> int:
         return self._n - self._i
+
+
+def _object_array(data: Iterable[Any]) -> np.ndarray:
+    """The items of ``data`` in a 1-D object array (items that are sequences stay items)."""
+    if isinstance(data, (list, tuple)):
+        return np.fromiter(data, dtype=object, count=len(data))
+    return np.fromiter(data, dtype=object)
 
 
 @Stream.register_api(staticmethod)
