@@ -1,6 +1,6 @@
 """Fixtures of the real-browser tests: Debian's Chromium (installed if missing), JupyterLab.
 
-The browser and the JupyterLab server are started once per session. Nothing here skips: when
+JupyterLab is started once per session, the browser once per test module. Nothing here skips: when
 Chromium cannot be found or installed, or a server does not start, the tests fail and say why.
 """
 
@@ -25,8 +25,13 @@ def chromium() -> str:
         pytest.fail(str(exc), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
+    """Chromium driven by Playwright's sync API, per test module.
+
+    While it runs, Playwright's event loop counts as running in the main thread: it must not
+    outlive the browser tests, or later tests (``asyncio.run``, ``kernel_loop()``) break.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
