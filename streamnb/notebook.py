@@ -211,7 +211,8 @@ class ErrorBadge:
             self.widget.layout.display = "none"
             return
         last = errors[-1]
-        where = getattr(last.get("failed_node"), "name", None) or "a node"
+        failed = last.get("failed_node")
+        where = (getattr(failed, "name", None) or type(failed).__name__) if failed else "a node"
         self.widget.value = (
             "<details class='streamnb-error'><summary style='color:#b00020'>"
             f"⚠ {len(errors)} error{'s' if len(errors) != 1 else ''} in this cell's graph "
