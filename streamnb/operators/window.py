@@ -209,8 +209,64 @@ class Window(StreamnbNode):
 
     # ---------------------------------------------------------------- streamz
     def update(self, x: Any, who: Any = None, metadata: Any = None) -> Any:
-        if type(x) is dict and self.time is not None and self.idle is None and not self._observers:
-            return self._update_plain(x)  # a record, no processing time needed
+        if type(x) is not dict or self.idle is not None or self._observers or self.time is None:
+            return self._update_any(x)
+        # a record, no processing time needed: the common case read inline (a float or int
+        # time, at most one key column, float or int values); anything else goes to
+        # _update_record (from_record says what is wrong) before anything is counted
+        t = x.get(self.time)
+        kind = type(t)
+        if kind is int:
+            t = float(t)
+        elif kind is not float:
+            return self._update_record(x, None)
+        limit = self._t_limit
+        if not -limit < t < limit:  # NaN, infinite or too large
+            return self._update_record(x, None)
+        key_columns = self.key_columns
+        if len(key_columns) == 1:
+            key = x.get(key_columns[0], _MISSING)
+            if key is _MISSING:
+                return self._update_record(x, None)
+        elif key_columns:
+            return self._update_record(x, None)
+        values = {}
+        for col in self._agg_columns:
+            v = x.get(col)
+            kind = type(v)
+            if kind is float:
+                values[col] = v
+            elif kind is int:
+                values[col] = float(v)
+            else:
+                return self._update_record(x, None)
+        update_one = getattr(self.state, "update_one", None)
+        if update_one is None:
+            return self._update_record(x, None)
+        self._position += 1
+        c = self.counters
+        c["in"] += 1
+        if self._datetime is None:
+            self._datetime = False
+        if key_columns:
+            code = self._code_of(key)  # (an unhashable key raises here, as it did)
+            if code is None:
+                code = self.keys.encode_one(key)
+        else:
+            code = 0
+        if t > self._max_event:
+            self._max_event = t
+        status, panes = update_one(t, code, values)
+        if status == ON_TIME:
+            c["on_time"] += 1
+        else:
+            self._count_status(status, x)
+        if panes is not None:
+            return self._emit_panes(panes)
+        return None
+
+    def _update_any(self, x: Any) -> Any:
+        """:meth:`update` for anything but the plain record it reads inline."""
         arrival = None
         if self.time is None or self.idle is not None or self._observers:
             arrival = self._last_arrival = self.clock.now()  # processing time matters
@@ -280,62 +336,6 @@ class Window(StreamnbNode):
         # the late rows, for whoever listens to .late (taking rows costs ~0.1 ms a batch)
         late_df = df.take(dropped) if len(dropped) and self.late.downstreams else None
         return self._emit_outcome(outcome, late_df, None)
-
-    def _update_plain(self, rec: dict) -> Any:
-        """:meth:`_update_record` for a dict when no processing time is needed, with the
-        common case read inline: a float or int time, at most one key column, float or int
-        values. Anything else goes to :meth:`_update_record` (``from_record`` says what is
-        wrong with it) before anything is counted or encoded."""
-        t = rec.get(self.time)
-        kind = type(t)
-        if kind is int:
-            t = float(t)
-        elif kind is not float:
-            return self._update_record(rec, None)
-        limit = self._t_limit
-        if not -limit < t < limit:  # NaN, infinite or too large
-            return self._update_record(rec, None)
-        key_columns = self.key_columns
-        if len(key_columns) == 1:
-            key = rec.get(key_columns[0], _MISSING)
-            if key is _MISSING:
-                return self._update_record(rec, None)
-        elif key_columns:
-            return self._update_record(rec, None)
-        values = {}
-        for col in self._agg_columns:
-            v = rec.get(col)
-            kind = type(v)
-            if kind is float:
-                values[col] = v
-            elif kind is int:
-                values[col] = float(v)
-            else:
-                return self._update_record(rec, None)
-        update_one = getattr(self.state, "update_one", None)
-        if update_one is None:
-            return self._update_record(rec, None)
-        self._position += 1
-        c = self.counters
-        c["in"] += 1
-        if self._datetime is None:
-            self._datetime = False
-        if key_columns:
-            code = self._code_of(key)  # (an unhashable key raises here, as it did)
-            if code is None:
-                code = self.keys.encode_one(key)
-        else:
-            code = 0
-        if t > self._max_event:
-            self._max_event = t
-        status, panes = update_one(t, code, values)
-        if status == ON_TIME:
-            c["on_time"] += 1
-        else:
-            self._count_status(status, rec)
-        if panes is not None:
-            return self._emit_panes(panes)
-        return None
 
     def _update_record(self, rec: Any, arrival: float | None) -> Any:
         pos = self._position

@@ -492,16 +492,23 @@ def _uniform_columns(records: list[Any]) -> dict[str, Any] | None:
             elif kind == "boolean":
                 columns[k] = values.astype(bool)
             elif kind == "string":
-                str_dtype = _str_dtype()
-                if str_dtype is None:
+                column = _str_column(pa.array(values, type=pa.large_string()))
+                if column is None:
                     return None
-                chunked = pa.chunked_array([pa.array(values, type=pa.large_string())])
-                columns[k] = pd.arrays.ArrowStringArray(chunked, dtype=str_dtype)
+                columns[k] = column
             else:
                 return None
-    except (TypeError, OverflowError, pa.ArrowException):
-        return None
+    except (TypeError, ValueError, OverflowError, pa.ArrowException):
+        return None  # (from_records then says what is wrong, if anything)
     return columns
+
+
+def _str_column(array: pa.Array) -> pd.api.extensions.ExtensionArray | None:
+    """``array`` as the str column pandas infers for strs, if that is arrow-backed."""
+    str_dtype = _str_dtype()
+    if str_dtype is None:
+        return None
+    return pd.arrays.ArrowStringArray(pa.chunked_array([array]), dtype=str_dtype)
 
 
 def _plain_ints(values: np.ndarray) -> bool:

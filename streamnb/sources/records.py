@@ -84,22 +84,24 @@ class FromRecords(EventSource):
         emit, counters = self._emit, self.counters
         while (i := self._i) < n:
             self._i = i + 1
-            self._position = i
             rec = records[i]
-            if time is not None and type(rec) is dict:  # as _check_record, inline
+            if time is not None and type(rec) is dict:  # _check_record's common case, inline
                 t = rec.get(time)
                 kind = type(t)
-                ok = (kind is float and t == t) or kind is int or check(rec, i)
+                ok = (kind is float and t == t) or kind is int
             else:
-                ok = check(rec, i)
-            if ok:
-                self._position = i + 1
-                counters["emitted"] += 1
-                counters["events"] += 1
-                try:
-                    emit(rec)
-                except Exception as exc:  # a bad event never stops the source
-                    self._failed(rec, exc, i)
+                ok = False
+            if not ok:
+                self._position = i
+                if not check(rec, i):
+                    continue
+            self._position = i + 1
+            counters["emitted"] += 1
+            counters["events"] += 1
+            try:
+                emit(rec)
+            except Exception as exc:  # a bad event never stops the source
+                self._failed(rec, exc, i)
         self._finish()
         return self
 

@@ -343,7 +343,7 @@ def test_the_inline_record_path_is_the_record_path(records, key, every, lateness
 
     got = run()
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(Window, "_update_plain", lambda self, rec: self._update_record(rec, None))
+        m.setattr(Window, "update", lambda self, x, who=None, metadata=None: self._update_any(x))
         want = run()
     assert repr(got) == repr(want)
 
